@@ -1,0 +1,37 @@
+# The two commands of the README:  make run  and  make test.  Both create .venv and install on first use.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.agelab-installed
+
+export KEDRO_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export MPLBACKEND := Agg
+
+.PHONY: install run test lint viz clean-data
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, then run the main job on the embedded synthetic face set
+run: install
+	$(BIN)/kedro run
+
+## make test: install, then the whole test suite
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+viz: install
+	$(BIN)/kedro viz build
+
+## remove generated data (keeps data/01_raw of real datasets you placed there)
+clean-data:
+	rm -rf data/01_raw/synthetic data/02_intermediate/* data/03_primary/* data/05_model_input/* data/08_reporting/*

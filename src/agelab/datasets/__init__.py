@@ -1,0 +1,7 @@
+"""Kedro datasets for formats the stock kedro-datasets do not cover. Import path for the catalog:
+``agelab.datasets.FaceSourceDataset`` and ``agelab.datasets.FaceCacheDataset``."""
+
+from agelab.datasets.face_cache_dataset import FaceCacheDataset
+from agelab.datasets.face_source_dataset import FaceSource, FaceSourceDataset
+
+__all__ = ["FaceCacheDataset", "FaceSource", "FaceSourceDataset"]

@@ -1,0 +1,67 @@
+"""``kedro run --pipeline=data``."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from agelab.pipelines.data import nodes
+
+RAW_DATASETS = (
+    "synthetic",
+    "wiki",
+    "imdb",
+    "utkface",
+    "agedb",
+    "clap2016",
+    "megaage_asian",
+    "wider_face",
+    "images_of_groups",
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                nodes.render_synthetic_face_set,
+                "params:data",
+                "raw_synthetic",
+                name="render_synthetic_face_set",
+            ),
+            node(
+                nodes.build_face_index,
+                {"params": "params:data", **{k: f"raw_{k}" for k in RAW_DATASETS}},
+                ["face_index", "read_report"],
+                name="build_face_index",
+            ),
+            node(
+                nodes.analyse_face_images,
+                ["face_index", "face_cache", "params:data"],
+                "face_analysis",
+                name="analyse_face_images",
+            ),
+            node(
+                nodes.clean_face_index,
+                ["face_index", "face_analysis", "params:data"],
+                ["clean_faces", "cleaning_report"],
+                name="clean_face_index",
+            ),
+            node(
+                nodes.split_face_index,
+                ["clean_faces", "params:data"],
+                ["model_input_faces", "split_report"],
+                name="split_face_index",
+            ),
+            node(
+                nodes.plot_sample_grid,
+                ["model_input_faces", "face_cache", "params:data"],
+                "sample_grid",
+                name="plot_sample_grid",
+            ),
+            node(
+                nodes.summarise_data,
+                ["read_report", "cleaning_report", "split_report"],
+                ["data_report", "data_metrics"],
+                name="summarise_data",
+            ),
+        ],
+        tags="data",
+    )

@@ -1,0 +1,1 @@
+"""Data preparation after reading: per-image analysis, cleaning (§4), duplicates, splits."""

@@ -1,0 +1,61 @@
+"""Reading images defensively, and the cheap per-image facts cleaning needs."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+
+class UnreadableImageError(ValueError):
+    """An image file is missing, truncated or not an image; the message says which and why."""
+
+
+def load_rgb(path: str | Path) -> tuple[np.ndarray, bytes]:
+    """Decode ``path`` fully into an RGB uint8 array; also return the file's bytes (for hashing)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UnreadableImageError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise UnreadableImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise UnreadableImageError(f"{path}: empty file")
+    try:
+        import io
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()  # forces a full decode: truncated files fail here
+                rgb = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise UnreadableImageError(f"{path}: not a readable image ({exc})") from None
+    return np.asarray(rgb), data
+
+
+def is_grayscale(image: np.ndarray, channel_tolerance: int = 12, colour_fraction: float = 0.01) -> bool:
+    """True for black-and-white photos stored as RGB: under ``colour_fraction`` of the pixels differ
+    between channels by more than ``channel_tolerance`` levels (JPEG chroma noise stays below that)."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return True
+    small = image[:: max(1, image.shape[0] // 128), :: max(1, image.shape[1] // 128)].astype(np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return float((spread > channel_tolerance).mean()) < colour_fraction
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def difference_hash(image: np.ndarray, size: int = 8) -> int:
+    """64-bit perceptual dHash: the sign of horizontal brightness steps on a 9×8 thumbnail. Re-encoded
+    or resized copies of an image have (nearly) the same hash."""
+    grey = Image.fromarray(image).convert("L").resize((size + 1, size), Image.Resampling.LANCZOS)
+    pixels = np.asarray(grey, dtype=np.int16)
+    bits = (pixels[:, 1:] > pixels[:, :-1]).ravel()
+    return int(np.packbits(bits).view(">u8")[0])

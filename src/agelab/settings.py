@@ -1,0 +1,15 @@
+"""Kedro project settings."""
+
+import os
+
+from kedro.config import OmegaConfigLoader
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # conf/<env>/ files override single keys of conf/base, not whole top-level sections
+    "merge_strategy": {"parameters": "soft", "catalog": "soft"},
+    # ${env:NAME, default} reads an environment variable (e.g. AGELAB_UTKFACE_DIR) in any config file
+    "custom_resolvers": {"env": lambda name, default=None: os.environ.get(name, default)},
+}

@@ -1,0 +1,1 @@
+"""Training machinery shared by every model: samplers, (later) the engine and checkpoints."""

@@ -1,0 +1,50 @@
+"""Shared fixtures. Nothing here touches the network; MLflow and Kedro write to temp folders."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+UTKFACE_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "utkface" / "UTKFace"
+
+
+def jpeg_bytes(seed: int = 0, size: int = 64, grey: bool = False) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, size=(size, size, 3), dtype=np.uint8)
+    if grey:
+        pixels[..., 1] = pixels[..., 2] = pixels[..., 0]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def synthetic_set(tmp_path_factory) -> Path:
+    """A small rendered synthetic face set (24 faces + duplicates) in its on-disk layout."""
+    from agelab.synthetic.face_set import FaceSetConfig, render_face_set
+
+    root = tmp_path_factory.mktemp("synthetic")
+    render_face_set(
+        FaceSetConfig(n_faces=24, seed=3, chunk_size=10, duplicate_fraction=0.1, grayscale_fraction=0.1),
+        root,
+        workers=1,
+        show_progress=False,
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_utkface_files() -> list[Path]:
+    if not UTKFACE_DIR.is_dir():  # the shared dataset sits beside the repository in this workspace
+        pytest.skip(f"UTKFace not found at {UTKFACE_DIR}")
+    return sorted(UTKFACE_DIR.glob("*.jpg"))
