@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -56,8 +57,16 @@ def progress_map(
     ``show_progress`` is false (e.g. in tests).
     """
     count = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
+    # in a log file (CI, nohup) one line every 10 s instead of a redraw per item
+    interval = 0.1 if sys.stderr.isatty() else 10.0
     bar = tqdm(
-        total=count, desc=description, unit=unit, disable=not show_progress, smoothing=0.1, dynamic_ncols=True
+        total=count,
+        desc=description,
+        unit=unit,
+        disable=not show_progress,
+        smoothing=0.1,
+        dynamic_ncols=True,
+        mininterval=interval,
     )
     try:
         if workers <= 1:

@@ -1,7 +1,9 @@
 """Duplicate images found before splitting, so no image can sit in both train and test.
 
-Groups are formed from byte-identical files (same SHA-256) and, optionally, near-identical ones
-(perceptual dHash within ``max_hamming`` bits: re-encodes, resizes). Rule for a group:
+Groups are formed from byte-identical files (same SHA-256) and, optionally, near-identical ones:
+perceptual dHash within ``max_hamming`` bits (re-encodes, resizes), confirmed by a mean difference of
+at most ``max_thumbnail_difference`` grey levels between 16×16 thumbnails — aligned face crops of
+different people can share a 64-bit dHash, and the thumbnail check tells them apart. Rule for a group:
 
 * every member carries the same age label (within ``label_tolerance`` years) → keep the member whose
   path sorts first, drop the rest as ``duplicate``;
@@ -16,12 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from agelab.preprocessing.images import thumbnail_difference
+
 
 @dataclass(frozen=True)
 class DuplicateConfig:
     near_duplicates: bool = True
     max_hamming: int = 0  # dHash bits that may differ; 0 = identical perceptual hash
     label_tolerance: float = 0.0
+    max_thumbnail_difference: float = 6.0
 
 
 class _UnionFind:
@@ -75,7 +80,16 @@ def find_duplicate_groups(frame: pd.DataFrame, config: DuplicateConfig) -> np.nd
             uf.union(int(rows[0]), int(r))
     if config.near_duplicates:
         hashes = np.array([int(h, 16) for h in frame["dhash"]], dtype=np.uint64)
+        thumbs = frame["thumbnail"].tolist() if "thumbnail" in frame else None
         for i, j in _near_pairs(hashes, config.max_hamming):
+            if (
+                thumbs is not None
+                and thumbs[i]
+                and thumbs[j]
+                and thumbnail_difference(bytes.fromhex(thumbs[i]), bytes.fromhex(thumbs[j]))
+                > config.max_thumbnail_difference
+            ):
+                continue
             uf.union(i, j)
     return np.array([uf.find(i) for i in range(n)])
 

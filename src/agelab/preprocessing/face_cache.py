@@ -27,10 +27,17 @@ from agelab.config import to_dict
 from agelab.faces.crops import CropSpec, crop_face, to_crop_coordinates
 from agelab.faces.detection import detect_faces, landmarks_68
 from agelab.parallel import progress_map
-from agelab.preprocessing.images import UnreadableImageError, difference_hash, is_grayscale, load_rgb, sha256
+from agelab.preprocessing.images import (
+    UnreadableImageError,
+    difference_hash,
+    is_grayscale,
+    load_rgb,
+    sha256,
+    thumbnail,
+)
 
 logger = logging.getLogger(__name__)
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ def _analyse_image(task: tuple[str, list[dict], AnalysisConfig, str]) -> list[di
         "height": 0,
         "grayscale": False,
         "n_detected": 0,
+        "thumbnail": "",
     }
     try:
         image, data = load_rgb(path)
@@ -119,6 +127,7 @@ def _analyse_image(task: tuple[str, list[dict], AnalysisConfig, str]) -> list[di
         width=image.shape[1],
         height=image.shape[0],
         grayscale=is_grayscale(image, config.grayscale_tolerance),
+        thumbnail=thumbnail(image).hex(),
     )
     detections = detect_faces(image, config.detector, config.upsample)
     base["n_detected"] = len(detections)

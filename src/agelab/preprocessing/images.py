@@ -52,6 +52,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def thumbnail(image: np.ndarray, size: int = 16) -> bytes:
+    """A ``size`` × ``size`` greyscale thumbnail (box-filtered), for confirming perceptual matches."""
+    grey = Image.fromarray(image).convert("L").resize((size, size), Image.Resampling.BOX)
+    return np.asarray(grey, dtype=np.uint8).tobytes()
+
+
+def thumbnail_difference(a: bytes, b: bytes) -> float:
+    """Mean absolute difference of two thumbnails, in grey levels (0–255)."""
+    return float(np.abs(np.frombuffer(a, np.uint8).astype(np.int16) - np.frombuffer(b, np.uint8)).mean())
+
+
 def difference_hash(image: np.ndarray, size: int = 8) -> int:
     """64-bit perceptual dHash: the sign of horizontal brightness steps on a 9×8 thumbnail. Re-encoded
     or resized copies of an image have (nearly) the same hash."""
