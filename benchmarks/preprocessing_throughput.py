@@ -1,7 +1,7 @@
 """Per-image analysis throughput (decode, hashes, grayscale test, dlib HOG detection, 68 landmarks, crop)
 with 1 and 2 worker processes, on real faces.
 
-    .venv/bin/python benchmarks/preprocessing_throughput.py [--images 600] [--folder ../shared/datasets/utkface/UTKFace]
+    .venv/bin/python benchmarks/preprocessing_throughput.py [--images 600] [--folder PATH/UTKFace]
 
 Prints images/s per worker count and the speed-up. Each run uses a fresh cache folder, so nothing is
 served from cache. Figures go to docs/benchmarks.md.

@@ -26,9 +26,8 @@ def main() -> None:
     start = time.perf_counter()
     for spec in specs:
         render_face(spec)
-    print(
-        f"render_face, 128 px, 2x supersampling: {(time.perf_counter() - start) / len(specs) * 1000:.0f} ms/face"
-    )
+    per_face_ms = (time.perf_counter() - start) / len(specs) * 1000
+    print(f"render_face, 128 px, 2x supersampling: {per_face_ms:.0f} ms/face")
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
