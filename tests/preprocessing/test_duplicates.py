@@ -61,9 +61,14 @@ def test_perceptual_match_needs_similar_thumbnails():
     same = bytes(range(256)).hex()
     close = bytes(min(255, v + 2) for v in range(256)).hex()
     far = bytes(255 - v for v in range(256)).hex()
-    faces = pd.DataFrame({
-        "image_path": ["a.jpg", "b.jpg", "c.jpg"], "sha256": ["h1", "h2", "h3"],
-        "dhash": ["00000000000000f0"] * 3, "age": [30, 30, 30], "thumbnail": [same, close, far],
-    })
+    faces = pd.DataFrame(
+        {
+            "image_path": ["a.jpg", "b.jpg", "c.jpg"],
+            "sha256": ["h1", "h2", "h3"],
+            "dhash": ["00000000000000f0"] * 3,
+            "age": [30, 30, 30],
+            "thumbnail": [same, close, far],
+        }
+    )
     reasons, _ = resolve_duplicates(faces, DuplicateConfig(max_thumbnail_difference=6.0))
     assert reasons.tolist() == ["", "duplicate", ""]  # c.jpg shares the hash but is another picture

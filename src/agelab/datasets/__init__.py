@@ -1,7 +1,9 @@
 """Kedro datasets for formats the stock kedro-datasets do not cover. Import path for the catalog:
-``agelab.datasets.FaceSourceDataset`` and ``agelab.datasets.FaceCacheDataset``."""
+``agelab.datasets.FaceSourceDataset``, ``agelab.datasets.FaceCacheDataset`` and
+``agelab.datasets.AtomicDataset``."""
 
+from agelab.datasets.atomic_dataset import AtomicDataset
 from agelab.datasets.face_cache_dataset import FaceCacheDataset
 from agelab.datasets.face_source_dataset import FaceSource, FaceSourceDataset
 
-__all__ = ["FaceCacheDataset", "FaceSource", "FaceSourceDataset"]
+__all__ = ["AtomicDataset", "FaceCacheDataset", "FaceSource", "FaceSourceDataset"]
