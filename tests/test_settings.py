@@ -1,0 +1,42 @@
+"""The project's real configuration: environments, runtime parameters and environment variables."""
+
+import pytest
+from kedro.config import OmegaConfigLoader
+
+from agelab import settings
+from tests.conftest import PROJECT_ROOT
+
+
+def loader(env="utkface", runtime_params=None):
+    return OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env=env,
+        runtime_params=runtime_params,
+        **{k: v for k, v in settings.CONFIG_LOADER_ARGS.items() if k != "default_run_env"},
+    )
+
+
+def test_utkface_path_from_params_then_env_then_default(monkeypatch):
+    monkeypatch.delenv("AGELAB_UTKFACE_DIR", raising=False)
+    assert loader()["catalog"]["raw_utkface"]["path"] == "data/01_raw/utkface/UTKFace"
+    monkeypatch.setenv("AGELAB_UTKFACE_DIR", "/env/UTKFace")
+    assert loader()["catalog"]["raw_utkface"]["path"] == "/env/UTKFace"
+    given = loader(runtime_params={"utkface_dir": "/given/UTKFace"})
+    assert given["catalog"]["raw_utkface"]["path"] == "/given/UTKFace"
+
+
+def test_environment_overrides_single_keys_only():
+    params = loader()["parameters"]["data"]
+    assert params["datasets"] == ["utkface"]
+    assert params["cleaning"]["max_age"] == 117
+    assert params["cleaning"]["max_per_age"] == 600  # kept from conf/base
+    assert params["synthetic"]["n_faces"] == 2000
+
+
+@pytest.mark.parametrize("env", ["base", "utkface"])
+def test_every_catalog_entry_is_constructible(env, monkeypatch):
+    from kedro.io import DataCatalog
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
+    catalog = DataCatalog.from_config(loader(env)["catalog"])
+    assert "raw_synthetic" in catalog and "model_input_faces" in catalog
