@@ -1,0 +1,1 @@
+"""Losses, citing the papers' equations."""

@@ -1,0 +1,38 @@
+"""Age losses of the appearance subnet (Savov et al. §3.2).
+
+Eq. 10, prediction:   ŷ = Σ_{i=0}^{M−m} (i + m) · a_i,  a = softmax(logits)
+Eq. 11, loss:         L_dist = λ_dist Σ_i a_i · |(i + m) − y|  −  Σ_i ỹ_i · log a_i
+
+ỹ is the one-hot encoding of the age rounded to the nearest class (labels outside m..M go to the end
+classes); the distance term uses the real-valued age, so apparent ages such as 27.5 are penalised
+exactly.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def age_classes(n_classes: int, min_age: int, like: torch.Tensor) -> torch.Tensor:
+    return torch.arange(n_classes, device=like.device, dtype=torch.float32) + min_age
+
+
+def expected_age(logits: torch.Tensor, min_age: int) -> torch.Tensor:
+    """Eq. 10: the softmax expectation over the age classes."""
+    probs = logits.float().softmax(-1)
+    return probs @ age_classes(probs.shape[-1], min_age, probs)
+
+
+def age_distance_loss(
+    logits: torch.Tensor, ages: torch.Tensor, min_age: int, lambda_dist: float = 0.2
+) -> torch.Tensor:
+    """Eq. 11, averaged over the batch."""
+    logits = logits.float()
+    n_classes = logits.shape[-1]
+    ages = ages.float()
+    target = (ages.round() - min_age).long().clamp(0, n_classes - 1)
+    cross_entropy = F.cross_entropy(logits, target)
+    probs = logits.softmax(-1)
+    distance = (age_classes(n_classes, min_age, probs)[None] - ages[:, None]).abs()
+    return cross_entropy + lambda_dist * (probs * distance).sum(-1).mean()

@@ -1,0 +1,38 @@
+import math
+
+import pytest
+import torch
+
+from agelab.losses.age import age_distance_loss, expected_age
+
+
+def test_expectation_eq10():
+    logits = torch.full((1, 81), -1e4)
+    logits[0, 30] = logits[0, 40] = 0.0  # half the mass on 30, half on 40
+    assert expected_age(logits, 0).item() == pytest.approx(35.0)
+    assert expected_age(torch.zeros(1, 11), 10).item() == pytest.approx(15.0)  # uniform over 10..20
+
+
+def test_loss_eq11_matches_hand_computation():
+    logits = torch.tensor([[0.0, 1.0, 2.0]])
+    ages = torch.tensor([21.4])
+    probs = logits.softmax(-1)[0]
+    ce = -math.log(probs[1].item())  # 21.4 rounds to class 21 = index 1 when m = 20
+    distance = sum(probs[i].item() * abs(20 + i - 21.4) for i in range(3))
+    expected = ce + 0.2 * distance
+    assert abs(age_distance_loss(logits, ages, 20, 0.2).item() - expected) < 1e-6
+
+
+def test_distance_term_pulls_mass_towards_the_true_age():
+    logits = torch.zeros(1, 81, requires_grad=True)
+    age_distance_loss(logits, torch.tensor([60.0]), 0, lambda_dist=1.0).backward()
+    grad = logits.grad[0]
+    # gradient descent raises the true class most and lowers classes the further they are from it
+    assert grad[60] < 0 < grad[0]
+    assert grad[60] < grad[70] < grad[80] < grad[30] < grad[0]
+
+
+def test_out_of_range_labels_use_end_classes():
+    logits = torch.zeros(2, 81)
+    loss = age_distance_loss(logits, torch.tensor([95.0, -3.0]), 0)
+    assert torch.isfinite(loss)
