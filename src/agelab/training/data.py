@@ -1,0 +1,65 @@
+"""Face-crop datasets and transforms for training and evaluation.
+
+Crops come from the data pipeline (``crop_path``: square, 20 % margin, 128 px, by
+:func:`agelab.faces.crops.crop_face`). Training takes a random ``image_size`` window with a horizontal
+flip and mild colour jitter; evaluation takes the centre window — the same framing ``agelab predict``
+uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    flip: bool = True
+    random_crop: bool = True
+    colour_jitter: float = 0.2  # brightness/contrast/saturation strength; 0 disables
+
+
+def build_transform(image_size: int, train: bool, augment: AugmentConfig | None = None) -> v2.Compose:
+    augment = augment or AugmentConfig()
+    steps: list = [v2.ToImage()]
+    if train and augment.random_crop:
+        steps.append(v2.RandomCrop(image_size))
+    else:
+        steps.append(v2.CenterCrop(image_size))
+    if train and augment.flip:
+        steps.append(v2.RandomHorizontalFlip())
+    if train and augment.colour_jitter > 0:
+        j = augment.colour_jitter
+        steps.append(v2.ColorJitter(brightness=j, contrast=j, saturation=j))
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    return v2.Compose(steps)
+
+
+class FaceCropDataset(Dataset):
+    """(image tensor, age) pairs from a model-input table; crops are decoded once and kept in memory."""
+
+    def __init__(self, faces: pd.DataFrame, transform: v2.Compose, *, preload: bool = True):
+        self.paths = faces["crop_path"].tolist()
+        self.ages = torch.as_tensor(faces["age"].to_numpy(dtype=np.float32))
+        self.transform = transform
+        self._cache = [self._read(p) for p in self.paths] if preload else None
+
+    @staticmethod
+    def _read(path: str) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1).contiguous()
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self._cache[index] if self._cache is not None else self._read(self.paths[index])
+        return self.transform(image), self.ages[index]

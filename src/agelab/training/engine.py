@@ -1,0 +1,304 @@
+"""The training engine every model shares (torchvision ``references`` style).
+
+``fit`` runs ``train_one_epoch`` and ``evaluate`` per epoch, keeps the model that is best on the
+validation split (never the test split), checkpoints every epoch and resumes from the last checkpoint.
+Each epoch's randomness (batch order, augmentation, dropout) is seeded from ``(seed, epoch)``, so a run
+resumed after an interruption ends with exactly the weights of an uninterrupted one. Mixed precision is
+used on CUDA; under ``torchrun`` the model is wrapped in DistributedDataParallel and every rank takes its
+share of the batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from agelab.training.checkpoints import BEST, LAST, load_checkpoint, save_checkpoint
+from agelab.training.distributed import DistributedContext, all_reduce_mean, init_distributed
+from agelab.training.samplers import AgeGroupAlternatingBatchSampler
+
+logger = logging.getLogger(__name__)
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+PredictFn = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+MetricFn = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """``parameters_<model>.yml: training``. The paper's appearance settings are Adam, lr 1e-5, batch 5,
+    step decay, L2 0.01 (``conf/paper``); the base configuration is sized for a 2-core CPU."""
+
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.0  # L2 regularisation through the optimizer
+    lr_step_size: int = 10  # step decay every this many epochs
+    lr_gamma: float = 0.1
+    seed: int = 0
+    device: str = "auto"  # auto = cuda if present, else cpu
+    amp: bool = True  # mixed precision (float16 + grad scaling) on CUDA; ignored on CPU
+    workers: int = 0  # DataLoader worker processes
+    alternate_age_groups: bool = True  # batches alternate the five age groups (§4)
+    max_batches_per_epoch: int | None = None  # cap for smoke runs
+
+    def resume_key(self) -> dict[str, Any]:
+        """Settings a checkpoint must share to be resumed (epochs may grow; workers may change)."""
+        key = dataclasses.asdict(self)
+        for name in ("epochs", "workers", "device"):
+            key.pop(name)
+        return key
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_metric: float = float("inf")
+    resumed_from_epoch: int | None = None
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 100_003 + epoch
+
+
+def make_loader(
+    dataset: Dataset,
+    config: TrainConfig,
+    *,
+    train: bool,
+    epoch: int = 0,
+    age_groups: Sequence[int] | None = None,
+    context: DistributedContext | None = None,
+) -> DataLoader:
+    """One epoch of batches: age-group alternating (or shuffled) for training, in order for evaluation;
+    under DDP each rank takes every ``world_size``-th batch."""
+    context = context or DistributedContext()
+    generator = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch))
+    if not train:
+        return DataLoader(dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.workers)
+    if config.alternate_age_groups and age_groups is not None:
+        sampler = AgeGroupAlternatingBatchSampler(
+            age_groups, config.batch_size, seed=config.seed, drop_last=True
+        )
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+    else:
+        order = torch.randperm(len(dataset), generator=generator).tolist()
+        batches = [
+            order[i : i + config.batch_size]
+            for i in range(0, len(order) - config.batch_size + 1, config.batch_size)
+        ]
+    batches = batches[context.rank :: context.world_size]
+    if config.max_batches_per_epoch:
+        batches = batches[: config.max_batches_per_epoch]
+    return DataLoader(dataset, batch_sampler=batches, num_workers=config.workers, generator=generator)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    device: torch.device,
+    epoch: int,
+    *,
+    scaler: torch.amp.GradScaler | None = None,
+    show_progress: bool = True,
+) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean loss and the throughput in samples per second."""
+    model.train()
+    total_loss, seen = 0.0, 0
+    use_amp = scaler is not None
+    bar = tqdm(
+        loader,
+        desc=f"epoch {epoch}",
+        unit="batch",
+        disable=not show_progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    start = time.perf_counter()
+    for images, targets in bar:
+        images = images.to(device, non_blocking=True)
+        targets = targets.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            loss = loss_fn(model(images), targets)
+        if use_amp:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        total_loss += loss.item() * len(images)
+        seen += len(images)
+        elapsed = time.perf_counter() - start
+        bar.set_postfix(loss=f"{total_loss / seen:.3f}", samples_per_s=f"{seen / max(elapsed, 1e-9):.1f}")
+    elapsed = time.perf_counter() - start
+    return {"train_loss": total_loss / max(seen, 1), "samples_per_s": seen / max(elapsed, 1e-9)}
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, predict_fn: PredictFn, loader: DataLoader, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and targets over ``loader`` (model in eval mode)."""
+    model.eval()
+    predictions, targets = [], []
+    for images, target in loader:
+        predictions.append(predict_fn(model, images.to(device)).float().cpu())
+        targets.append(target.float())
+    return torch.cat(predictions).numpy(), torch.cat(targets).numpy()
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: LossFn,
+    predict_fn: PredictFn,
+    metric_fn: MetricFn,
+    train_set: Dataset,
+    val_set: Dataset,
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    age_groups: Sequence[int] | None = None,
+    make_optimizer: Callable[[nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    show_progress: bool = True,
+) -> FitResult:
+    """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better)."""
+    device = resolve_device(config.device)
+    context = init_distributed(device)
+    if device.type == "cuda" and context.enabled:
+        device = torch.device("cuda", context.local_rank)
+    seed_everything(config.seed)
+    model.to(device)
+    optimizer = (make_optimizer or default_optimizer)(model, config)
+    scheduler = torch.optim.lr_scheduler.StepLR(
+        optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma
+    )
+    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None
+    result = FitResult(model)
+    start_epoch = 0
+    best_state = None
+
+    directory = Path(checkpoint_dir) if checkpoint_dir else None
+    if directory and (directory / LAST).is_file():
+        state = load_checkpoint(directory / LAST)
+        if state.get("resume_key") == config.resume_key():
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            if scaler is not None and state.get("scaler"):
+                scaler.load_state_dict(state["scaler"])
+            start_epoch = state["epoch"] + 1
+            result.history, result.best_epoch, result.best_metric = (
+                state["history"],
+                state["best_epoch"],
+                state["best_metric"],
+            )
+            result.resumed_from_epoch = state["epoch"]
+            if (directory / BEST).is_file():
+                best_state = load_checkpoint(directory / BEST)["model"]
+            logger.info("resuming from %s after epoch %d", directory / LAST, state["epoch"])
+        else:
+            logger.warning("checkpoint in %s was made with other settings: training from scratch", directory)
+
+    train_model = DistributedDataParallel(model) if context.enabled else model
+    for epoch in range(start_epoch, config.epochs):
+        seed_everything(_epoch_seed(config.seed, epoch))
+        loader = make_loader(
+            train_set, config, train=True, epoch=epoch, age_groups=age_groups, context=context
+        )
+        metrics = train_one_epoch(
+            train_model,
+            loss_fn,
+            optimizer,
+            loader,
+            device,
+            epoch,
+            scaler=scaler,
+            show_progress=show_progress and context.is_main,
+        )
+        scheduler.step()
+        predictions, targets = evaluate(model, predict_fn, make_loader(val_set, config, train=False), device)
+        metrics["train_loss"] = all_reduce_mean(metrics["train_loss"], context)
+        metrics["val_metric"] = float(metric_fn(predictions, targets))
+        metrics["learning_rate"] = optimizer.param_groups[0]["lr"]
+        metrics["epoch"] = epoch
+        result.history.append(metrics)
+        improved = metrics["val_metric"] < result.best_metric
+        if improved:
+            result.best_metric, result.best_epoch = metrics["val_metric"], epoch
+            best_state = copy.deepcopy(_unwrap(model).state_dict())
+        if directory and context.is_main:
+            if improved:
+                save_checkpoint(
+                    {"model": best_state, "epoch": epoch, "val_metric": metrics["val_metric"]},
+                    directory / BEST,
+                )
+            save_checkpoint(
+                {
+                    "model": _unwrap(model).state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler else None,
+                    "epoch": epoch,
+                    "config": dataclasses.asdict(config),
+                    "resume_key": config.resume_key(),
+                    "history": result.history,
+                    "best_epoch": result.best_epoch,
+                    "best_metric": result.best_metric,
+                },
+                directory / LAST,
+            )
+        logger.info(
+            "epoch %d: train loss %.4f, val %.4f, %.1f samples/s%s",
+            epoch,
+            metrics["train_loss"],
+            metrics["val_metric"],
+            metrics["samples_per_s"],
+            " (best)" if improved else "",
+        )
+        if on_epoch_end is not None and context.is_main:
+            on_epoch_end(epoch, metrics)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return result
+
+
+def default_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)

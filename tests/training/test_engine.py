@@ -1,0 +1,123 @@
+"""The engine on a tiny model: learning, best-on-validation, exact resume after an interruption, DDP."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from agelab.training.checkpoints import BEST, LAST, load_checkpoint
+from agelab.training.engine import TrainConfig, fit
+
+
+def tiny_problem(n=96, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=generator)
+    y = x @ torch.tensor([3.0, -2.0, 1.0, 0.5]) + 40
+    return TensorDataset(x, y), (torch.arange(n) % 5).tolist()
+
+
+def tiny_model():
+    torch.manual_seed(123)
+    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 1))
+
+
+def mse(prediction, target):
+    return torch.nn.functional.mse_loss(prediction.squeeze(-1), target)
+
+
+def predict(model, x):
+    return model(x).squeeze(-1)
+
+
+def mae(p, t):
+    return float(np.abs(p - t).mean())
+
+
+CONFIG = TrainConfig(epochs=6, batch_size=8, learning_rate=0.02, lr_step_size=4, seed=5)
+
+
+def run(config=CONFIG, checkpoint_dir=None, on_epoch_end=None):
+    train, groups = tiny_problem()
+    val, _ = tiny_problem(32, seed=1)
+    model = tiny_model()
+    result = fit(
+        model,
+        mse,
+        predict,
+        mae,
+        train,
+        val,
+        config,
+        checkpoint_dir=checkpoint_dir,
+        age_groups=groups,
+        on_epoch_end=on_epoch_end,
+        show_progress=False,
+    )
+    return model, result
+
+
+def test_learns_and_keeps_the_best_validation_epoch(tmp_path):
+    model, result = run(checkpoint_dir=tmp_path)
+    first, best = result.history[0]["val_metric"], result.best_metric
+    assert best < 0.5 * first
+    assert best == min(h["val_metric"] for h in result.history)
+    best_file = load_checkpoint(tmp_path / BEST)
+    assert best_file["epoch"] == result.best_epoch
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, best_file["model"][name])  # returned model = best epoch, not last
+    assert all(h["samples_per_s"] > 0 for h in result.history)
+
+
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
+    reference, _ = run()
+
+    def interrupt(epoch, metrics):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(checkpoint_dir=tmp_path, on_epoch_end=interrupt)
+    assert load_checkpoint(tmp_path / LAST)["epoch"] == 2
+    resumed, result = run(checkpoint_dir=tmp_path)
+    assert result.resumed_from_epoch == 2 and len(result.history) == CONFIG.epochs
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_changed_settings_do_not_resume(tmp_path):
+    run(checkpoint_dir=tmp_path)
+    _, result = run(TrainConfig(**{**CONFIG.__dict__, "learning_rate": 0.01}), checkpoint_dir=tmp_path)
+    assert result.resumed_from_epoch is None
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world_size, port, out):
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank),
+    )
+    torch.set_num_threads(1)
+    model, result = run(TrainConfig(**{**CONFIG.__dict__, "epochs": 2}))
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.save({"params": flat, "history": result.history}, f"{out}/rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_distributed_data_parallel_on_cpu_with_gloo(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert torch.equal(rank0["params"], rank1["params"])  # gradients were all-reduced
+    assert rank0["history"][0]["val_metric"] == rank1["history"][0]["val_metric"]
