@@ -1,4 +1,5 @@
-"""Project pipelines."""
+"""Project pipelines. Each model pipeline is registered with the chain it needs, so
+``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from kedro.pipeline import Pipeline
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``data`` (ingest, clean, split) is the default until the model pipelines build on it."""
-    pipelines = find_pipelines(raise_errors=True)
+    found = find_pipelines(raise_errors=True)
+    data = found["data"]
+    pipelines = {
+        "data": data,
+        "appearance": data + found["appearance"],
+        "appearance_only": found["appearance"],  # on an existing model input
+    }
     pipelines["__default__"] = pipelines["data"]
     return pipelines

@@ -5,5 +5,14 @@
 from agelab.datasets.atomic_dataset import AtomicDataset
 from agelab.datasets.face_cache_dataset import FaceCacheDataset
 from agelab.datasets.face_source_dataset import FaceSource, FaceSourceDataset
+from agelab.datasets.model_datasets import CheckpointDirDataset, MlflowModelDataset, ModelBundleDataset
 
-__all__ = ["AtomicDataset", "FaceCacheDataset", "FaceSource", "FaceSourceDataset"]
+__all__ = [
+    "AtomicDataset",
+    "CheckpointDirDataset",
+    "FaceCacheDataset",
+    "FaceSource",
+    "FaceSourceDataset",
+    "MlflowModelDataset",
+    "ModelBundleDataset",
+]

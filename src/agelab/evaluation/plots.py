@@ -45,3 +45,27 @@ def sample_grid(
     figure.suptitle(title or "sample faces by age (dlib 68 landmarks)", fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, *, title: str = "") -> Figure:
+    """Scatter of predicted against true age with the identity line and the MAE in the title."""
+    figure, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.scatter(true, predicted, s=6, alpha=0.5, linewidths=0)
+    low, high = float(min(np.min(true), np.min(predicted))), float(max(np.max(true), np.max(predicted)))
+    ax.plot([low, high], [low, high], color="black", linewidth=0.8)
+    mae = float(np.mean(np.abs(np.asarray(predicted) - np.asarray(true))))
+    ax.set(xlabel="true age", ylabel="predicted age", title=title or f"test MAE {mae:.2f}")
+    figure.tight_layout()
+    return figure
+
+
+def learning_curves(history: list[dict[str, float]], *, metric_name: str = "validation MAE") -> Figure:
+    """Training loss and the validation metric per epoch."""
+    epochs = [h["epoch"] for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    left.plot(epochs, [h["train_loss"] for h in history], marker="o")
+    left.set(xlabel="epoch", ylabel="training loss")
+    right.plot(epochs, [h["val_metric"] for h in history], marker="o", color="tab:orange")
+    right.set(xlabel="epoch", ylabel=metric_name)
+    figure.tight_layout()
+    return figure

@@ -16,6 +16,7 @@ from torch import nn
 from torchvision.models import alexnet
 
 from agelab.losses.age import expected_age
+from agelab.models.bundle import register_architecture
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def age_std(logits: torch.Tensor, min_age: int) -> torch.Tensor:
     return ((probs * (ages - mean) ** 2).sum(-1)).sqrt()
 
 
+@register_architecture("appearance_subnet")
 def appearance_subnet(
     min_age: int = 0,
     max_age: int = 80,

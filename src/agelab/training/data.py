@@ -55,7 +55,7 @@ class FaceCropDataset(Dataset):
 
     @staticmethod
     def _read(path: str) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).permute(2, 0, 1).contiguous()
+        return torch.from_numpy(np.array(Image.open(path).convert("RGB"))).permute(2, 0, 1).contiguous()
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -1,0 +1,93 @@
+"""Catalog datasets for trained models: the bundle file, the checkpoint folder, and the MLflow model."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from kedro.io import AbstractDataset, DatasetError
+
+from agelab.models.bundle import ModelBundle
+
+logger = logging.getLogger(__name__)
+
+
+class ModelBundleDataset(AbstractDataset[ModelBundle, ModelBundle]):
+    """A :class:`~agelab.models.bundle.ModelBundle` in one file, written atomically."""
+
+    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None):
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> ModelBundle:
+        return ModelBundle.load(self._filepath)
+
+    def save(self, data: ModelBundle) -> None:
+        data.save(self._filepath)
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+
+class CheckpointDirDataset(AbstractDataset[None, Path]):
+    """The folder the training engine checkpoints into (loaded as a path; the engine writes it)."""
+
+    def __init__(self, *, path: str, metadata: dict[str, Any] | None = None):
+        self._path = Path(path)
+        self.metadata = metadata
+
+    def load(self) -> Path:
+        return self._path
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("checkpoints are written by the training engine")
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}
+
+
+class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
+    """Logs the bundle's network to the active MLflow run with ``mlflow.pytorch``, with an input example
+    (one face crop tensor) and the signature MLflow infers from it."""
+
+    def __init__(
+        self,
+        *,
+        artifact_path: str = "model",
+        registered_model_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ):
+        self._artifact_path = artifact_path
+        self._registered_model_name = registered_model_name
+        self.metadata = metadata
+
+    def load(self) -> None:
+        raise DatasetError(
+            "load models with `agelab predict --model runs:/<run id>/model` or mlflow.pytorch.load_model"
+        )
+
+    def save(self, data: ModelBundle) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None:
+            logger.warning("no active MLflow run: model not logged")
+            return
+        model = data.build()
+        example = np.zeros((1, 3, data.image_size, data.image_size), dtype=np.float32)
+        mlflow.pytorch.log_model(
+            model,
+            name=self._artifact_path,
+            input_example=example,
+            registered_model_name=self._registered_model_name,
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"artifact_path": self._artifact_path, "registered_model_name": self._registered_model_name}

@@ -1,0 +1,212 @@
+"""Thin nodes over :mod:`agelab.models`, :mod:`agelab.training` and :mod:`agelab.evaluation`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from agelab.config import ConfigError, from_mapping
+from agelab.evaluation.metrics import age_report, mean_absolute_error
+from agelab.evaluation.model_card import model_card
+from agelab.evaluation.plots import learning_curves, predicted_vs_true
+from agelab.losses.age import age_distance_loss, expected_age
+from agelab.models.alexnet import age_std, appearance_subnet
+from agelab.models.bundle import ModelBundle
+from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
+from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class AppearanceModelConfig:
+    min_age: int = 0
+    max_age: int = 80
+    pretrained_weights: str | None = None
+    dropout: float = 0.5
+    head_dropout: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class AppearanceConfig:
+    """``parameters_appearance.yml: appearance``."""
+
+    model: AppearanceModelConfig = dataclasses.field(default_factory=AppearanceModelConfig)
+    lambda_dist: float = 0.2
+    image_size: int = 112
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+    training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    show_progress: bool = True
+
+
+def _config(params: dict[str, Any]) -> AppearanceConfig:
+    return from_mapping(AppearanceConfig, params, where="appearance")
+
+
+def _split(faces: pd.DataFrame, name: str) -> pd.DataFrame:
+    part = faces[faces["split"] == name]
+    if part.empty:
+        raise ConfigError(f"model input has no '{name}' faces; check the data pipeline's split settings")
+    return part
+
+
+def _data_fingerprint(faces: pd.DataFrame) -> str:
+    import hashlib
+
+    keys = faces[["crop_path", "age", "split"]].astype(str).agg("|".join, axis=1)
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def train_appearance_subnet(
+    model_input: pd.DataFrame, checkpoint_dir: Path, data_params: dict[str, Any], params: dict[str, Any]
+) -> tuple[ModelBundle, list[dict]]:
+    """Train the appearance subnet (Eq. 11 loss, best epoch on validation MAE), checkpointing every epoch."""
+    config = _config(params)
+    m, big_m = config.model.min_age, config.model.max_age
+    train_faces, val_faces = _split(model_input, "train"), _split(model_input, "val")
+    train_set = FaceCropDataset(train_faces, build_transform(config.image_size, True, config.augment))
+    val_set = FaceCropDataset(val_faces, build_transform(config.image_size, False))
+    model = appearance_subnet(
+        m,
+        big_m,
+        **{k: v for k, v in dataclasses.asdict(config.model).items() if k not in ("min_age", "max_age")},
+    )
+    run_dir = checkpoint_dir / _data_fingerprint(model_input)  # other data never resumes these checkpoints
+    live = _mlflow_epoch_logger()
+    result = fit(
+        model,
+        partial(_loss, min_age=m, lambda_dist=config.lambda_dist),
+        partial(_predict, min_age=m),
+        mean_absolute_error,
+        train_set,
+        val_set,
+        config.training,
+        checkpoint_dir=run_dir,
+        age_groups=train_faces["age_group"].tolist(),
+        on_epoch_end=live,
+        show_progress=config.show_progress,
+    )
+    if result.resumed_from_epoch is not None and live is not None:
+        for row in result.history[: result.resumed_from_epoch + 1]:
+            live(int(row["epoch"]), row)
+    processing = data_params.get("processing", {})
+    bundle = ModelBundle(
+        architecture="appearance_subnet",
+        kwargs=dataclasses.asdict(config.model),
+        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        crop_size=int(processing.get("crop_size", 128)),
+        crop_margin=float(processing.get("crop_margin", 0.2)),
+        image_size=config.image_size,
+        info={
+            "best_epoch": result.best_epoch,
+            "best_val_mae": result.best_metric,
+            "device": str(resolve_device(config.training.device)),
+            "datasets": data_params.get("datasets", []),
+        },
+    )
+    return bundle, result.history
+
+
+def _loss(logits: torch.Tensor, ages: torch.Tensor, *, min_age: int, lambda_dist: float) -> torch.Tensor:
+    return age_distance_loss(logits, ages, min_age, lambda_dist)
+
+
+def _predict(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> torch.Tensor:
+    return expected_age(model(images), min_age)
+
+
+def _mlflow_epoch_logger():
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return None
+    if mlflow.active_run() is None:
+        return None
+
+    def log(epoch: int, metrics: dict[str, float]) -> None:
+        mlflow.log_metrics(
+            {f"appearance.{k}": float(v) for k, v in metrics.items() if k != "epoch"}, step=epoch
+        )
+
+    return log
+
+
+def evaluate_appearance_subnet(
+    bundle: ModelBundle, model_input: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Test-split predictions (true, predicted, distribution std), the evaluation report and its
+    headline numbers as MLflow metrics."""
+    config = _config(params)
+    test_faces = _split(model_input, "test")
+    model = bundle.build().to(resolve_device(config.training.device))
+    device = next(model.parameters()).device
+    loader = make_loader(
+        FaceCropDataset(test_faces, build_transform(bundle.image_size, False)), config.training, train=False
+    )
+    min_age = bundle.kwargs["min_age"]
+    predicted, true = evaluate(model, partial(_predict, min_age=min_age), loader, device)
+    stds, _ = evaluate(model, lambda mdl, x: age_std(mdl(x), min_age), loader, device)
+    predictions = pd.DataFrame(
+        {
+            "image_path": test_faces["image_path"].to_numpy(),
+            "crop_path": test_faces["crop_path"].to_numpy(),
+            "true_age": true,
+            "predicted_age": predicted,
+            "predicted_std": stds,
+            "absolute_error": np.abs(predicted - true),
+            "age_group": test_faces["age_group"].to_numpy(),
+        }
+    )
+    train_ages = _split(model_input, "train")["age"].to_numpy()
+    report = age_report(predicted, true, train_ages, test_faces["age_group"].to_numpy())
+    metrics = {
+        f"test_{k}": {"value": float(v), "step": 0} for k, v in report.items() if isinstance(v, int | float)
+    }
+    logger.info(
+        "appearance subnet: test MAE %.2f (median baseline %.2f)",
+        report["mae"],
+        report["median_baseline_mae"],
+    )
+    return predictions, report, metrics
+
+
+def plot_appearance(predictions: pd.DataFrame, history: list[dict]) -> tuple[Figure, Figure]:
+    return (
+        predicted_vs_true(predictions["predicted_age"].to_numpy(), predictions["true_age"].to_numpy()),
+        learning_curves(history),
+    )
+
+
+def write_model_card(
+    bundle: ModelBundle, model_input: pd.DataFrame, report: dict, history: list[dict], params: dict[str, Any]
+) -> str:
+    config = _config(params)
+    return model_card(
+        name="appearance subnet (Savov et al. §3.2)",
+        faces=model_input,
+        report=report,
+        history=history,
+        training={
+            **dataclasses.asdict(config.training),
+            "lambda_dist": config.lambda_dist,
+            "image_size": config.image_size,
+            "pretrained_weights": config.model.pretrained_weights or "none (random init)",
+            "best_epoch": bundle.info.get("best_epoch"),
+        },
+        crop={"size": bundle.crop_size, "margin": bundle.crop_margin, "image_size": bundle.image_size},
+        device=bundle.info.get("device", "cpu"),
+        stand_in_model="synthetic" in bundle.info.get("datasets", []),
+    )
+
+
+def pass_model(bundle: ModelBundle) -> ModelBundle:
+    """Hands the bundle to the MLflow model dataset (a separate output so logging is visible in the graph)."""
+    return bundle
