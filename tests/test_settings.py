@@ -40,3 +40,12 @@ def test_every_catalog_entry_is_constructible(env, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
     catalog = DataCatalog.from_config(loader(env)["catalog"])
     assert "raw_synthetic" in catalog and "model_input_faces" in catalog
+
+
+def test_registry_composes_model_pipelines_with_their_data():
+    from agelab.pipeline_registry import register_pipelines
+
+    pipelines = register_pipelines()
+    names = {n.name for n in pipelines["appearance"].nodes}
+    assert {"build_face_index", "train_appearance_subnet", "write_appearance_model_card"} <= names
+    assert {n.name for n in pipelines["__default__"].nodes} == {n.name for n in pipelines["data"].nodes}

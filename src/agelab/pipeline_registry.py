@@ -1,19 +1,23 @@
 """Project pipelines. Each model pipeline is registered with the chain it needs, so
-``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance."""
+``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance.
+
+Pipelines are imported explicitly rather than with ``find_pipelines``: Kedro 1.7 loads only the
+pipeline named on the command line there, and the composed entries need their parts.
+"""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
+
+from agelab.pipelines import appearance, data
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    found = find_pipelines(raise_errors=True)
-    data = found["data"]
-    pipelines = {
-        "data": data,
-        "appearance": data + found["appearance"],
-        "appearance_only": found["appearance"],  # on an existing model input
+    data_pipeline = data.create_pipeline()
+    appearance_pipeline = appearance.create_pipeline()
+    return {
+        "__default__": data_pipeline,
+        "data": data_pipeline,
+        "appearance": data_pipeline + appearance_pipeline,
+        "appearance_only": appearance_pipeline,  # on an existing model input
     }
-    pipelines["__default__"] = pipelines["data"]
-    return pipelines

@@ -54,6 +54,17 @@ class CheckpointDirDataset(AbstractDataset[None, Path]):
         return {"path": str(self._path)}
 
 
+def bundle_metadata(bundle: ModelBundle) -> dict[str, Any]:
+    """What inference needs besides the network: crop framing, input size, age range, architecture."""
+    return {
+        "agelab_architecture": bundle.architecture,
+        "agelab_kwargs": bundle.kwargs,
+        "crop_size": bundle.crop_size,
+        "crop_margin": bundle.crop_margin,
+        "image_size": bundle.image_size,
+    }
+
+
 class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
     """Logs the bundle's network to the active MLflow run with ``mlflow.pytorch``, with an input example
     (one face crop tensor) and the signature MLflow infers from it."""
@@ -87,6 +98,7 @@ class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
             name=self._artifact_path,
             input_example=example,
             registered_model_name=self._registered_model_name,
+            metadata=bundle_metadata(data),
         )
 
     def _describe(self) -> dict[str, Any]:

@@ -46,8 +46,10 @@ def _shape_predictor():
     return dlib.shape_predictor(str(model_path(SHAPE_PREDICTOR_68)))
 
 
-def detect_faces(image: np.ndarray, detector: str = "hog", upsample: int = 0) -> list[Detection]:
-    """Faces in an RGB uint8 image, most confident first."""
+def detect_faces(
+    image: np.ndarray, detector: str = "hog", upsample: int = 0, min_score: float = 0.0
+) -> list[Detection]:
+    """Faces in an RGB uint8 image scoring above ``min_score``, most confident first."""
     found = []
     if detector == "hog":
         boxes, scores, _ = _detector("hog").run(np.ascontiguousarray(image), upsample, 0.0)
@@ -59,7 +61,7 @@ def detect_faces(image: np.ndarray, detector: str = "hog", upsample: int = 0) ->
         for det in _detector(detector)(np.ascontiguousarray(image), upsample):
             r = det.rect
             found.append(Detection((r.left(), r.top(), r.right() + 1, r.bottom() + 1), float(det.confidence)))
-    return sorted(found, key=lambda d: -d.score)
+    return sorted((d for d in found if d.score > min_score), key=lambda d: -d.score)
 
 
 def landmarks_68(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""``agelab predict`` end to end on a real photograph, and the crop it shares with training."""
+
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+from agelab.faces.crops import CropSpec, crop_face, crop_window
+from agelab.inference import ModelNotFoundError, load_predictor
+from agelab.models.alexnet import appearance_subnet
+from agelab.models.bundle import ModelBundle
+from agelab.preprocessing.face_cache import AnalysisConfig, FaceCache, analyse_faces
+from agelab.readers import read_dataset
+from agelab.training.data import build_transform
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def bundle_path(tmp_path_factory):
+    torch.manual_seed(0)
+    model = appearance_subnet(0, 80)
+    bundle = ModelBundle(
+        "appearance_subnet",
+        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
+        model.state_dict(),
+        crop_size=128,
+        crop_margin=0.2,
+        image_size=112,
+    )
+    path = tmp_path_factory.mktemp("model") / "appearance_subnet.pt"
+    bundle.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    Image.fromarray(skimage.data.astronaut()).save(
+        folder / "30_1_0_20170101000000001.jpg.chip.jpg", quality=95
+    )
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def test_inference_crops_faces_exactly_as_the_data_pipeline(photos, bundle_path, tmp_path):
+    index = read_dataset("utkface", photos).index
+    analysis = analyse_faces(
+        index, FaceCache(tmp_path), AnalysisConfig(crop_size=128, crop_margin=0.2), show_progress=False
+    )
+    row = analysis[analysis["status"] == "ok"].iloc[0]
+    box = (row.face_box_x0, row.face_box_y0, row.face_box_x1, row.face_box_y1)
+    assert json.loads(row.crop_window) == pytest.approx(list(crop_window(box, 0.2)), abs=1e-3)
+    predictor = load_predictor(str(bundle_path), "cpu")
+    assert predictor.crop == CropSpec(128, 0.2)
+    image = np.asarray(Image.open(photos / "30_1_0_20170101000000001.jpg.chip.jpg").convert("RGB"))
+    inference_crop = crop_face(image, box, predictor.crop)[0]
+    training_crop = np.asarray(Image.open(row.crop_path))  # stored as JPEG q95
+    assert np.abs(inference_crop.astype(int) - training_crop).mean() < 3
+    expected = build_transform(112, train=False)(torch.from_numpy(inference_crop.copy()).permute(2, 0, 1))
+    assert torch.equal(predictor.prepare(image, [box])[0], expected)
+
+
+def test_agelab_predict_on_a_real_photo(photos, bundle_path, tmp_path):
+    output = tmp_path / "ages.csv"
+    run = subprocess.run(
+        [
+            str(PROJECT_ROOT / ".venv/bin/agelab"),
+            "predict",
+            str(photos),
+            "--model",
+            str(bundle_path),
+            "--output",
+            str(output),
+            "--annotate",
+            str(tmp_path / "annotated"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "broken.jpg: not a readable image" in run.stderr
+    table = pd.read_csv(output)
+    assert len(table) == 1 and table.loc[0, "face"] == 0
+    assert 0 <= table.loc[0, "age"] <= 80 and table.loc[0, "age_std"] > 0
+    assert 150 < table.loc[0, "box_x0"] < 200
+    assert (tmp_path / "annotated" / "30_1_0_20170101000000001.jpg.chip.annotated.jpg").is_file()
+    assert "2 images, 1 faces, 0 without a face, 1 unreadable" in run.stdout
+
+
+def test_missing_model_says_where_it_looked(tmp_path):
+    with pytest.raises(ModelNotFoundError, match=r"no model at .*nothing\.pt"):
+        load_predictor(str(tmp_path / "nothing.pt"))
+
+
+def test_model_from_an_mlflow_run(bundle_path, photos, tmp_path):
+    import mlflow
+
+    from agelab.datasets import MlflowModelDataset
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    bundle = ModelBundle.load(bundle_path)
+    with mlflow.start_run() as run:
+        MlflowModelDataset().save(bundle)
+    from_run = load_predictor(run.info.run_id, "cpu")
+    from_file = load_predictor(str(bundle_path), "cpu")
+    image = skimage.data.astronaut()
+    box = (179, 83, 267, 171)
+    a, _ = from_run.predict(from_run.prepare(image, [box]))
+    b, _ = from_file.predict(from_file.prepare(image, [box]))
+    assert a == pytest.approx(b, abs=1e-4)
+    assert from_run.crop == from_file.crop and from_run.image_size == 112
