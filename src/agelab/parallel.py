@@ -24,6 +24,13 @@ def resolve_workers(workers: int | str | None) -> int:
     return max(1, int(workers))
 
 
+def progress_bar(iterable: Any = None, **kwargs: Any) -> tqdm:
+    """tqdm with the project's defaults: redraws on a terminal, one line every 10 s in a log file."""
+    kwargs.setdefault("mininterval", 0.1 if sys.stderr.isatty() else 10.0)
+    kwargs.setdefault("dynamic_ncols", True)
+    return tqdm(iterable, **kwargs)
+
+
 def single_threaded_worker(initializer: Callable[..., Any] | None = None, *initargs: Any) -> None:
     """Worker-process initializer: one BLAS/torch thread per process (the processes are the
     parallelism; more threads would oversubscribe the cores), then the caller's initializer."""
@@ -57,17 +64,7 @@ def progress_map(
     ``show_progress`` is false (e.g. in tests).
     """
     count = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
-    # in a log file (CI, nohup) one line every 10 s instead of a redraw per item
-    interval = 0.1 if sys.stderr.isatty() else 10.0
-    bar = tqdm(
-        total=count,
-        desc=description,
-        unit=unit,
-        disable=not show_progress,
-        smoothing=0.1,
-        dynamic_ncols=True,
-        mininterval=interval,
-    )
+    bar = progress_bar(total=count, desc=description, unit=unit, disable=not show_progress, smoothing=0.1)
     try:
         if workers <= 1:
             if initializer is not None:

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
+from agelab.parallel import progress_bar
 from agelab.training.checkpoints import BEST, LAST, load_checkpoint, save_checkpoint
 from agelab.training.distributed import DistributedContext, all_reduce_mean, init_distributed
 from agelab.training.samplers import AgeGroupAlternatingBatchSampler
@@ -137,14 +137,7 @@ def train_one_epoch(
     model.train()
     total_loss, seen = 0.0, 0
     use_amp = scaler is not None
-    bar = tqdm(
-        loader,
-        desc=f"epoch {epoch}",
-        unit="batch",
-        disable=not show_progress,
-        leave=False,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(loader, desc=f"epoch {epoch}", unit="batch", disable=not show_progress, leave=False)
     start = time.perf_counter()
     for images, targets in bar:
         images = images.to(device, non_blocking=True)
