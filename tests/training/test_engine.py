@@ -121,3 +121,23 @@ def test_distributed_data_parallel_on_cpu_with_gloo(tmp_path):
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(rank0["params"], rank1["params"])  # gradients were all-reduced
     assert rank0["history"][0]["val_metric"] == rank1["history"][0]["val_metric"]
+
+
+def test_face_crop_dataset_preloads_only_what_fits(tmp_path, monkeypatch):
+    import pandas as pd
+    from PIL import Image
+
+    from agelab.training.data import FaceCropDataset, build_transform
+
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"{i}.jpg"
+        Image.new("RGB", (32, 32), (i * 40, 0, 0)).save(path)
+        paths.append(str(path))
+    faces = pd.DataFrame({"crop_path": paths, "age": [1.0, 2.0, 3.0]})
+    assert FaceCropDataset(faces, build_transform(24, False))._cache is not None
+    monkeypatch.setattr(FaceCropDataset, "PRELOAD_LIMIT_BYTES", 32 * 32 * 3 * 2)
+    streamed = FaceCropDataset(faces, build_transform(24, False))
+    assert streamed._cache is None
+    image, age = streamed[2]
+    assert image.shape == (3, 24, 24) and age.item() == 3.0

@@ -45,12 +45,18 @@ def build_transform(image_size: int, train: bool, augment: AugmentConfig | None 
 
 
 class FaceCropDataset(Dataset):
-    """(image tensor, age) pairs from a model-input table; crops are decoded once and kept in memory."""
+    """(image tensor, age) pairs from a model-input table; crops are decoded once and kept in memory when
+    they fit in :attr:`PRELOAD_LIMIT_BYTES` (or as ``preload`` says)."""
 
-    def __init__(self, faces: pd.DataFrame, transform: v2.Compose, *, preload: bool = True):
+    #: decoded crops are kept in memory up to this size; larger sets are read from disk every epoch
+    PRELOAD_LIMIT_BYTES = 2 * 1024**3
+
+    def __init__(self, faces: pd.DataFrame, transform: v2.Compose, *, preload: bool | None = None):
         self.paths = faces["crop_path"].tolist()
         self.ages = torch.as_tensor(faces["age"].to_numpy(dtype=np.float32))
         self.transform = transform
+        if preload is None and self.paths:
+            preload = len(self.paths) * self._read(self.paths[0]).numel() <= self.PRELOAD_LIMIT_BYTES
         self._cache = [self._read(p) for p in self.paths] if preload else None
 
     @staticmethod

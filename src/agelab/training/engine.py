@@ -155,7 +155,9 @@ def train_one_epoch(
         total_loss += loss.item() * len(images)
         seen += len(images)
         elapsed = time.perf_counter() - start
-        bar.set_postfix(loss=f"{total_loss / seen:.3f}", samples_per_s=f"{seen / max(elapsed, 1e-9):.1f}")
+        bar.set_postfix(
+            loss=f"{total_loss / seen:.3f}", samples_per_s=f"{seen / max(elapsed, 1e-9):.1f}", refresh=False
+        )
     elapsed = time.perf_counter() - start
     return {"train_loss": total_loss / max(seen, 1), "samples_per_s": seen / max(elapsed, 1e-9)}
 

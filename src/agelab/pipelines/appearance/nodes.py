@@ -123,6 +123,12 @@ def _predict(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> t
     return expected_age(model(images), min_age)
 
 
+def _predict_with_std(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> torch.Tensor:
+    """Age (Eq. 10) and the spread of the predicted age distribution from one forward pass."""
+    logits = model(images)
+    return torch.stack([expected_age(logits, min_age), age_std(logits, min_age)], dim=-1)
+
+
 def _mlflow_epoch_logger():
     try:
         import mlflow
@@ -132,8 +138,10 @@ def _mlflow_epoch_logger():
         return None
 
     def log(epoch: int, metrics: dict[str, float]) -> None:
+        names = {"val_metric": "val_mae"}  # the engine's generic name, said plainly for this model
         mlflow.log_metrics(
-            {f"appearance.{k}": float(v) for k, v in metrics.items() if k != "epoch"}, step=epoch
+            {f"appearance.{names.get(k, k)}": float(v) for k, v in metrics.items() if k != "epoch"},
+            step=epoch,
         )
 
     return log
@@ -152,8 +160,8 @@ def evaluate_appearance_subnet(
         FaceCropDataset(test_faces, build_transform(bundle.image_size, False)), config.training, train=False
     )
     min_age = bundle.kwargs["min_age"]
-    predicted, true = evaluate(model, partial(_predict, min_age=min_age), loader, device)
-    stds, _ = evaluate(model, lambda mdl, x: age_std(mdl(x), min_age), loader, device)
+    outputs, true = evaluate(model, partial(_predict_with_std, min_age=min_age), loader, device)
+    predicted, stds = outputs[:, 0], outputs[:, 1]
     predictions = pd.DataFrame(
         {
             "image_path": test_faces["image_path"].to_numpy(),
