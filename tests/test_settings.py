@@ -49,3 +49,10 @@ def test_registry_composes_model_pipelines_with_their_data():
     names = {n.name for n in pipelines["appearance"].nodes}
     assert {"build_face_index", "train_appearance_subnet", "write_appearance_model_card"} <= names
     assert {n.name for n in pipelines["__default__"].nodes} == {n.name for n in pipelines["data"].nodes}
+
+
+def test_utkface_model_does_not_overwrite_the_default_one():
+    base = loader("base")["catalog"]["appearance_model"]
+    utk = loader()["catalog"]["appearance_model"]
+    assert base["type"] == utk["type"] == "agelab.datasets.ModelBundleDataset"
+    assert base["filepath"] != utk["filepath"] and "utkface" in utk["filepath"]
