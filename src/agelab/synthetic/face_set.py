@@ -17,7 +17,6 @@ embedded default: grayscale images, ages above the paper's 80-year cut, and byte
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agelab.atomic import atomic_open, atomic_write_bytes, atomic_write_json
+from agelab.atomic import atomic_write_bytes, atomic_write_json
 from agelab.config import to_dict
 from agelab.parallel import progress_map
 from agelab.synthetic.render import RenderConfig, render_face
@@ -228,8 +227,5 @@ class RenderedFaceSet:
             return None
         return render_face_set(self.config, root, workers=self.workers, show_progress=self.show_progress)
 
-    def replace(self, **changes) -> RenderedFaceSet:
-        return dataclasses.replace(self, **changes)
 
-
-__all__ = ["FaceSetConfig", "RenderedFaceSet", "atomic_open", "render_face_set"]
+__all__ = ["FaceSetConfig", "RenderedFaceSet", "render_face_set"]
