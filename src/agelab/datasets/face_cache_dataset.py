@@ -8,26 +8,13 @@ as a whole.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from kedro.io import AbstractDataset, DatasetError
-
+from agelab.datasets.folder_dataset import FolderHandleDataset
 from agelab.preprocessing.face_cache import FaceCache
 
 
-class FaceCacheDataset(AbstractDataset[None, FaceCache]):
-    def __init__(self, *, path: str, metadata: dict[str, Any] | None = None):
-        self._path = Path(path)
-        self.metadata = metadata
+class FaceCacheDataset(FolderHandleDataset):
+    written_by = "the analysis node, image by image"
 
-    def load(self) -> FaceCache:
-        return FaceCache(self._path)
-
-    def save(self, data: Any) -> None:
-        raise DatasetError("the face cache is written by the analysis node, image by image")
-
-    def _exists(self) -> bool:
-        return self._path.exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path)}
+    def handle(self, path: Path) -> FaceCache:
+        return FaceCache(path)

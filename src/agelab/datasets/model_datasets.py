@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
+from agelab.datasets.folder_dataset import FolderHandleDataset
 from agelab.models.bundle import ModelBundle
 
 logger = logging.getLogger(__name__)
@@ -34,24 +35,10 @@ class ModelBundleDataset(AbstractDataset[ModelBundle, ModelBundle]):
         return {"filepath": str(self._filepath)}
 
 
-class CheckpointDirDataset(AbstractDataset[None, Path]):
+class CheckpointDirDataset(FolderHandleDataset):
     """The folder the training engine checkpoints into (loaded as a path; the engine writes it)."""
 
-    def __init__(self, *, path: str, metadata: dict[str, Any] | None = None):
-        self._path = Path(path)
-        self.metadata = metadata
-
-    def load(self) -> Path:
-        return self._path
-
-    def save(self, data: Any) -> None:
-        raise DatasetError("checkpoints are written by the training engine")
-
-    def _exists(self) -> bool:
-        return self._path.is_dir()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path)}
+    written_by = "the training engine"
 
 
 def bundle_metadata(bundle: ModelBundle) -> dict[str, Any]:
