@@ -84,3 +84,21 @@ def project(points_camera: torch.Tensor, camera: Camera) -> torch.Tensor:
     z = points_camera[..., 2:3].clamp_min(1e-6)
     xy = points_camera[..., :2] / z
     return xy * camera.focal + torch.tensor([camera.cx, camera.cy]).to(points_camera)
+
+
+def rotation_angle_degrees(omega_a: torch.Tensor, omega_b: torch.Tensor) -> torch.Tensor:
+    """Geodesic distance between rotations ``R(ω_a)`` and ``R(ω_b)`` in degrees, batched ``(B,)``:
+    the angle of ``R_a R_bᵀ`` (the pose error of a prediction against ground truth)."""
+    relative = rotation_matrix(omega_a) @ rotation_matrix(omega_b).transpose(1, 2)
+    trace = relative.diagonal(dim1=1, dim2=2).sum(-1)
+    return torch.rad2deg(torch.arccos(((trace - 1) / 2).clamp(-1.0, 1.0)))
+
+
+def mean_rotation(omegas: torch.Tensor) -> torch.Tensor:
+    """The chordal L2 mean of rotations ``(B, 3)`` -> ω ``(3,)``: the rotation nearest (Frobenius) to the
+    average matrix, found by SVD — the "mean pose" baseline of the pose evaluation."""
+    average = rotation_matrix(omegas.double()).mean(0)
+    u, _, vt = torch.linalg.svd(average)
+    d = torch.sign(torch.det(u @ vt))
+    nearest = u @ torch.diag(torch.tensor([1.0, 1.0, d], dtype=u.dtype)) @ vt
+    return rotation_log(nearest).to(omegas.dtype)

@@ -75,7 +75,7 @@ class MorphableModel:
     reflectance_basis: torch.Tensor  # (3N, K_ref)
     reflectance_std: torch.Tensor  # (K_ref,)
     triangles: torch.Tensor  # (T, 3) int64, counter-clockwise seen from the front (+z)
-    landmark_indices: torch.Tensor  # (68,) vertex index of each dlib 68-point landmark
+    landmark_indices: torch.Tensor  # (68,) vertex of each dlib landmark; −1 where a model names none
     name: str = "morphable"
 
     @property

@@ -1,0 +1,105 @@
+"""Model-fitting losses of the 3D face reconstruction subnet (Savov et al. §3.1, after Tewari et al.).
+
+Eq. 6:  L_fit   = λ_lan · L_lan + λ_photo · L_photo + L_reg
+Eq. 7:  L_photo = 1/|𝒱| Σ_{i∈𝒱} ‖I(u_i, v_i) − c_i‖₂           (L2,1 over camera-facing vertices)
+Eq. 8:  L_lan   = Σ_{j=1}^{48} ‖p_{k_j} − l_j‖₂²                 (pixels², 48 landmarks without the jaw)
+Eq. 9:  L_reg   = λ_α Σ α_i² + λ_β Σ β_i² + λ_δ Σ δ_i²
+
+Every term is averaged over the batch. Images are linear RGB in [0, 1], sampled bilinearly at the
+projected vertex positions (u, v); vertices projected outside the image are left out of 𝒱.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agelab.faces.detection import LANDMARKS_48
+from agelab.morphable.image_formation import Formation
+from agelab.morphable.model import MorphableParams
+
+_LANDMARKS_48 = torch.tensor(LANDMARKS_48)
+
+
+@dataclass(frozen=True)
+class FitWeights:
+    """The λ's of Eqs. 6 and 9 (``parameters_recon3d.yml: recon3d.loss``). The paper does not publish
+    its values; these balance the terms for a 112 px input (landmark error in pixels²)."""
+
+    landmark: float = 2e-3  # λ_lan
+    photometric: float = 1.0  # λ_photo
+    identity: float = 2e-3  # λ_α
+    reflectance: float = 2e-3  # λ_β
+    expression: float = 2e-3  # λ_δ
+
+
+def sample_image(image: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+    """Bilinear I(u, v): colours ``(B, N, C)`` of images ``(B, C, H, W)`` at pixel positions ``(B, N, 2)``
+    (pixel (i, j) centred at (j + 0.5, i + 0.5); outside positions take the border colour)."""
+    height, width = image.shape[-2:]
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=pixels.dtype, device=pixels.device)
+    grid = (pixels * scale - 1).unsqueeze(2)  # (B, N, 1, 2) in [-1, 1]
+    sampled = F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return sampled.squeeze(-1).transpose(1, 2)
+
+
+def inside_image(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    u, v = pixels[..., 0], pixels[..., 1]
+    return (u >= 0) & (u <= width) & (v >= 0) & (v <= height)
+
+
+def photometric_loss(image: torch.Tensor, formation: Formation, eps: float = 1e-8) -> torch.Tensor:
+    """Eq. 7, the L2,1 norm of the colour residual over the camera-facing vertices inside the image."""
+    observed = sample_image(image, formation.pixels)
+    residual = torch.sqrt(((observed - formation.colours) ** 2).sum(-1) + eps)  # (B, N)
+    mask = (formation.visible & inside_image(formation.pixels, *image.shape[-2:])).to(residual.dtype)
+    per_image = (residual * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+    return per_image.mean()
+
+
+def landmark_loss(projected: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+    """Eq. 8 on the 48 non-jaw landmarks: ``projected`` and ``landmarks`` are dlib-ordered ``(B, 68, 2)``
+    pixel positions (the model's and the detector's)."""
+    index = _LANDMARKS_48.to(projected.device)
+    difference = projected[:, index] - landmarks[:, index]
+    return (difference**2).sum((1, 2)).mean()
+
+
+def tikhonov_loss(params: MorphableParams, weights: FitWeights) -> torch.Tensor:
+    """Eq. 9: squared norms of the identity, reflectance and expression coefficients (σ units)."""
+    return (
+        weights.identity * (params.alpha**2).sum(-1)
+        + weights.reflectance * (params.beta**2).sum(-1)
+        + weights.expression * (params.delta**2).sum(-1)
+    ).mean()
+
+
+def fit_loss(
+    image: torch.Tensor,
+    landmarks: torch.Tensor,
+    params: MorphableParams,
+    formation: Formation,
+    weights: FitWeights,
+) -> dict[str, torch.Tensor]:
+    """Eq. 6 and its terms: ``{"total", "landmark", "photometric", "regularisation"}``."""
+    terms = {
+        "landmark": landmark_loss(formation.landmarks, landmarks),
+        "photometric": photometric_loss(image, formation),
+        "regularisation": tikhonov_loss(params, weights),
+    }
+    terms["total"] = (
+        weights.landmark * terms["landmark"]
+        + weights.photometric * terms["photometric"]
+        + terms["regularisation"]
+    )
+    return terms
+
+
+def srgb_to_linear(srgb: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+    """Inverse sRGB transfer function for values in [0, 1]: photos are sRGB, Eq. 5 is linear."""
+    if isinstance(srgb, np.ndarray):
+        return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return torch.where(srgb <= 0.04045, srgb / 12.92, ((srgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
