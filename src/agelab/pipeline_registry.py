@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from agelab.pipelines import appearance, data
+from agelab.pipelines import appearance, data, recon3d
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     data_pipeline = data.create_pipeline()
     appearance_pipeline = appearance.create_pipeline()
+    recon3d_pipeline = recon3d.create_pipeline()
     return {
         "__default__": data_pipeline,
         "data": data_pipeline,
         "appearance": data_pipeline + appearance_pipeline,
         "appearance_only": appearance_pipeline,  # on an existing model input
+        "recon3d": data_pipeline + recon3d_pipeline,
+        "recon3d_only": recon3d_pipeline,
     }

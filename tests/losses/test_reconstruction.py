@@ -33,6 +33,8 @@ def test_landmark_loss_is_eq8_on_the_48_points():
     jaw_only = target.clone()
     jaw_only[:, :17] += 50  # the jaw is not among the 48
     assert float(landmark_loss(jaw_only, target)) == 0
+    # per-face weights leave faces out (their share of the batch mean becomes 0)
+    assert float(landmark_loss(shifted, target, torch.tensor([1.0, 0.0]))) == pytest.approx(48 * 25 / 2)
     assert len(LANDMARKS_48) == 48
 
 

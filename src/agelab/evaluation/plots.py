@@ -69,3 +69,42 @@ def learning_curves(history: list[dict[str, float]], *, metric_name: str = "vali
     right.set(xlabel="epoch", ylabel=metric_name)
     figure.tight_layout()
     return figure
+
+
+def reconstruction_overlays(
+    images: list[np.ndarray],
+    pixels: np.ndarray,
+    depths: np.ndarray,
+    colours: np.ndarray,
+    triangles: np.ndarray,
+    *,
+    titles: list[str] | None = None,
+    title: str = "",
+) -> Figure:
+    """Savov et al. Fig. 2: each image (top) and the predicted 3D face rendered onto it (bottom).
+
+    ``pixels`` ``(F, N, 2)``, ``depths`` ``(F, N)`` and linear-RGB ``colours`` ``(F, N, 3)`` are the image
+    formation's per-vertex outputs; the mesh is z-buffered with :func:`agelab.morphable.rasterize`.
+    """
+    from agelab.morphable.rasterize import rasterize
+
+    count = len(images)
+    figure, axes = plt.subplots(2, count, figsize=(1.7 * count, 3.7), squeeze=False)
+    for k, image in enumerate(images):
+        height, width = image.shape[:2]
+        frags = rasterize(pixels[k], depths[k], triangles, height, width)
+        overlay = image.astype(np.float64) / 255
+        shaded = np.clip(frags.interpolate(colours[k], triangles), 0, 1)
+        srgb = np.where(shaded <= 0.0031308, 12.92 * shaded, 1.055 * shaded ** (1 / 2.4) - 0.055)
+        overlay[frags.mask] = 0.15 * overlay[frags.mask] + 0.85 * srgb
+        axes[0, k].imshow(image)
+        axes[1, k].imshow(overlay)
+        if titles:
+            axes[0, k].set_title(titles[k], fontsize=7)
+        for ax in axes[:, k]:
+            ax.axis("off")
+    figure.suptitle(
+        title or "3D reconstructions: input (top), predicted model projected on it (bottom)", fontsize=9
+    )
+    figure.tight_layout()
+    return figure

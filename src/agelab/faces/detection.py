@@ -21,6 +21,20 @@ from agelab.faces.dlib_models import MMOD_DETECTOR, SHAPE_PREDICTOR_68, model_pa
 LANDMARKS_48 = tuple(i for i in range(68) if i >= 17 and i not in (27, 60, 64))
 assert len(LANDMARKS_48) == 48
 
+#: dlib index of each point's mirror image (the point that takes its place when the face is flipped).
+MIRROR_68 = (
+    list(range(16, -1, -1))  # jaw
+    + list(range(26, 21, -1))  # brows
+    + list(range(21, 16, -1))
+    + [27, 28, 29, 30]  # nose bridge
+    + [35, 34, 33, 32, 31]  # nostrils
+    + [45, 44, 43, 42, 47, 46]  # eyes
+    + [39, 38, 37, 36, 41, 40]
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
+    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
+)
+assert sorted(MIRROR_68) == list(range(68))
+
 
 @dataclass(frozen=True)
 class Detection:

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from agelab.faces.detection import LANDMARKS_48
-from agelab.morphable.image_formation import Formation
-from agelab.morphable.model import MorphableParams
+from agelab.morphable.camera import Camera
+from agelab.morphable.image_formation import Formation, form_image
+from agelab.morphable.model import MorphableModel, MorphableParams
 
 _LANDMARKS_48 = torch.tensor(LANDMARKS_48)
 
@@ -31,9 +32,9 @@ class FitWeights:
 
     landmark: float = 2e-3  # λ_lan
     photometric: float = 1.0  # λ_photo
-    identity: float = 2e-3  # λ_α
+    identity: float = 2e-2  # λ_α
     reflectance: float = 2e-3  # λ_β
-    expression: float = 2e-3  # λ_δ
+    expression: float = 2e-2  # λ_δ
 
 
 def sample_image(image: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
@@ -60,12 +61,16 @@ def photometric_loss(image: torch.Tensor, formation: Formation, eps: float = 1e-
     return per_image.mean()
 
 
-def landmark_loss(projected: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+def landmark_loss(
+    projected: torch.Tensor, landmarks: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Eq. 8 on the 48 non-jaw landmarks: ``projected`` and ``landmarks`` are dlib-ordered ``(B, 68, 2)``
-    pixel positions (the model's and the detector's)."""
+    pixel positions (the model's and the detector's); optional per-face ``weights`` ``(B,)`` (0 leaves a
+    face's landmarks out)."""
     index = _LANDMARKS_48.to(projected.device)
     difference = projected[:, index] - landmarks[:, index]
-    return (difference**2).sum((1, 2)).mean()
+    per_face = (difference**2).sum((1, 2))
+    return (per_face if weights is None else per_face * weights).mean()
 
 
 def tikhonov_loss(params: MorphableParams, weights: FitWeights) -> torch.Tensor:
@@ -83,10 +88,11 @@ def fit_loss(
     params: MorphableParams,
     formation: Formation,
     weights: FitWeights,
+    landmark_weights: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Eq. 6 and its terms: ``{"total", "landmark", "photometric", "regularisation"}``."""
     terms = {
-        "landmark": landmark_loss(formation.landmarks, landmarks),
+        "landmark": landmark_loss(formation.landmarks, landmarks, landmark_weights),
         "photometric": photometric_loss(image, formation),
         "regularisation": tikhonov_loss(params, weights),
     }
@@ -103,3 +109,57 @@ def srgb_to_linear(srgb: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray
     if isinstance(srgb, np.ndarray):
         return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
     return torch.where(srgb <= 0.04045, srgb / 12.92, ((srgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
+
+
+class FitObjective:
+    """L_fit (Eq. 6) of predicted code vectors z against targets ``{"image", "landmarks"}``: the 3D
+    subnet's self-supervised training loss. Keeps running means of each term for per-epoch logging.
+
+    With ``rigid`` set, identity and expression are held at the mean (the first stage of classic
+    model fitting): otherwise a network trained from scratch learns to explain a turned head's
+    landmarks with asymmetric shape components instead of rotation."""
+
+    def __init__(self, model: MorphableModel, camera: Camera, weights: FitWeights):
+        self.model, self.camera, self.weights = model, camera, weights
+        self.rigid = False
+        self._sums: dict[str, float] = {}
+        self._count = 0
+
+    def _params(self, z: torch.Tensor) -> MorphableParams:
+        params = MorphableParams.from_vector(z.float())
+        if self.rigid:  # mean shape: landmarks can only be explained by rotation and translation
+            params.alpha = params.alpha * 0
+            params.delta = params.delta * 0
+        return params
+
+    def _model_on(self, device: torch.device) -> MorphableModel:
+        if self.model.mean_shape.device != device:
+            self.model = self.model.to(device)
+        return self.model
+
+    def __call__(self, z: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+        model = self._model_on(z.device)
+        params = self._params(z)
+        terms = fit_loss(
+            targets["image"],
+            targets["landmarks"],
+            params,
+            form_image(model, params, self.camera),
+            self.weights,
+            targets.get("landmark_weight"),
+        )
+        batch = z.shape[0]
+        for name, value in terms.items():
+            self._sums[name] = self._sums.get(name, 0.0) + float(value.detach()) * batch
+        self._count += batch
+        return terms["total"]
+
+    def project_landmarks(self, z: torch.Tensor) -> torch.Tensor:
+        """The 68 model landmarks ``(B, 68, 2)`` in pixels for code vectors z."""
+        return form_image(self._model_on(z.device), self._params(z), self.camera).landmarks
+
+    def take_running_means(self) -> dict[str, float]:
+        """Mean of each term since the last call (then reset)."""
+        means = {name: total / max(self._count, 1) for name, total in self._sums.items()}
+        self._sums, self._count = {}, 0
+        return means

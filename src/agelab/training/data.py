@@ -51,7 +51,7 @@ class FaceCropDataset(Dataset):
     #: decoded crops are kept in memory up to this size; larger sets are read from disk every epoch
     PRELOAD_LIMIT_BYTES = 2 * 1024**3
 
-    def __init__(self, faces: pd.DataFrame, transform: v2.Compose, *, preload: bool | None = None):
+    def __init__(self, faces: pd.DataFrame, transform: v2.Compose | None, *, preload: bool | None = None):
         self.paths = faces["crop_path"].tolist()
         self.ages = torch.as_tensor(faces["age"].to_numpy(dtype=np.float32))
         self.transform = transform
@@ -66,6 +66,9 @@ class FaceCropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
+    def image(self, index: int) -> torch.Tensor:
+        """The decoded crop ``(3, H, W)`` uint8."""
+        return self._cache[index] if self._cache is not None else self._read(self.paths[index])
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self._cache[index] if self._cache is not None else self._read(self.paths[index])
-        return self.transform(image), self.ages[index]
+        return self.transform(self.image(index)), self.ages[index]

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ from agelab.training.samplers import AgeGroupAlternatingBatchSampler
 
 logger = logging.getLogger(__name__)
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Targets = torch.Tensor | Mapping[str, torch.Tensor]
+LossFn = Callable[[torch.Tensor, Targets], torch.Tensor]
 PredictFn = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
@@ -141,7 +142,7 @@ def train_one_epoch(
     start = time.perf_counter()
     for images, targets in bar:
         images = images.to(device, non_blocking=True)
-        targets = targets.to(device, non_blocking=True)
+        targets = to_device(targets, device)
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             loss = loss_fn(model(images), targets)
@@ -162,16 +163,29 @@ def train_one_epoch(
     return {"train_loss": total_loss / max(seen, 1), "samples_per_s": seen / max(elapsed, 1e-9)}
 
 
+def to_device(targets: Targets, device: torch.device) -> Targets:
+    """Move a target tensor, or each tensor of a dict of them, to ``device``."""
+    if isinstance(targets, Mapping):
+        return {key: value.to(device, non_blocking=True) for key, value in targets.items()}
+    return targets.to(device, non_blocking=True)
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, predict_fn: PredictFn, loader: DataLoader, device: torch.device
+    model: nn.Module,
+    predict_fn: PredictFn,
+    loader: DataLoader,
+    device: torch.device,
+    *,
+    target_key: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and targets over ``loader`` (model in eval mode)."""
+    """Predictions and targets over ``loader`` (model in eval mode). Where targets are dicts, the entry
+    ``target_key`` is the one the metric compares with."""
     model.eval()
     predictions, targets = [], []
     for images, target in loader:
         predictions.append(predict_fn(model, images.to(device)).float().cpu())
-        targets.append(target.float())
+        targets.append((target[target_key] if isinstance(target, Mapping) else target).float())
     return torch.cat(predictions).numpy(), torch.cat(targets).numpy()
 
 
@@ -192,9 +206,14 @@ def fit(
     age_groups: Sequence[int] | None = None,
     make_optimizer: Callable[[nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    on_epoch_start: Callable[[int], None] | None = None,
     show_progress: bool = True,
+    target_key: str | None = None,
 ) -> FitResult:
-    """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better)."""
+    """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better).
+
+    Targets may be tensors or dicts of tensors (a loss that needs the image and its landmarks);
+    ``target_key`` names the entry the validation metric is computed against."""
     device = resolve_device(config.device)
     context = init_distributed(device)
     if device.type == "cuda" and context.enabled:
@@ -235,6 +254,8 @@ def fit(
     train_model = DistributedDataParallel(model) if context.enabled else model
     for epoch in range(start_epoch, config.epochs):
         seed_everything(_epoch_seed(config.seed, epoch))
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)  # e.g. a curriculum stage, which must follow the epoch on resume
         loader = make_loader(
             train_set, config, train=True, epoch=epoch, age_groups=age_groups, context=context
         )
@@ -249,7 +270,9 @@ def fit(
             show_progress=show_progress and context.is_main,
         )
         scheduler.step()
-        predictions, targets = evaluate(model, predict_fn, make_loader(val_set, config, train=False), device)
+        predictions, targets = evaluate(
+            model, predict_fn, make_loader(val_set, config, train=False), device, target_key=target_key
+        )
         metrics["train_loss"] = all_reduce_mean(metrics["train_loss"], context)
         metrics["val_metric"] = float(metric_fn(predictions, targets))
         metrics["learning_rate"] = optimizer.param_groups[0]["lr"]

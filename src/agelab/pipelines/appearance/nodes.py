@@ -20,6 +20,7 @@ from agelab.evaluation.plots import learning_curves, predicted_vs_true
 from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.alexnet import age_std, appearance_subnet
 from agelab.models.bundle import ModelBundle
+from agelab.training.checkpoints import run_fingerprint
 from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
 
@@ -58,13 +59,6 @@ def _split(faces: pd.DataFrame, name: str) -> pd.DataFrame:
     return part
 
 
-def _data_fingerprint(faces: pd.DataFrame) -> str:
-    import hashlib
-
-    keys = faces[["crop_path", "age", "split"]].astype(str).agg("|".join, axis=1)
-    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
-
-
 def train_appearance_subnet(
     model_input: pd.DataFrame, checkpoint_dir: Path, data_params: dict[str, Any], params: dict[str, Any]
 ) -> tuple[ModelBundle, list[dict]]:
@@ -79,7 +73,7 @@ def train_appearance_subnet(
         big_m,
         **{k: v for k, v in dataclasses.asdict(config.model).items() if k not in ("min_age", "max_age")},
     )
-    run_dir = checkpoint_dir / _data_fingerprint(model_input)  # other data never resumes these checkpoints
+    run_dir = checkpoint_dir / run_fingerprint(model_input)  # other data never resumes these checkpoints
     live = _mlflow_epoch_logger()
     result = fit(
         model,

@@ -1,0 +1,371 @@
+"""Thin nodes over :mod:`agelab.morphable`, :mod:`agelab.models.recon3d` and the training engine:
+self-supervised pre-training of the 3D subnet (Savov et al. §3.1) and its evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from agelab.config import ConfigError, from_mapping
+from agelab.evaluation.plots import learning_curves, reconstruction_overlays
+from agelab.evaluation.reconstruction import (
+    expression_correlations,
+    landmark_errors,
+    omega_to_euler_degrees,
+    pose_errors,
+    pose_report,
+)
+from agelab.faces.detection import LANDMARKS_48
+from agelab.losses.reconstruction import FitObjective, FitWeights
+from agelab.models.bundle import ModelBundle
+from agelab.models.recon3d import recon3d_subnet
+from agelab.morphable.camera import Camera
+from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
+from agelab.morphable.fitting import place_mean_face
+from agelab.morphable.image_formation import form_image
+from agelab.morphable.model import MorphableModel, MorphableParams
+from agelab.morphable.procedural import EXPRESSION_NAMES
+from agelab.training.checkpoints import run_fingerprint
+from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
+from agelab.training.reconstruction_data import FaceReconstructionDataset, crop_landmarks, has_landmarks
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recon3DModelConfig:
+    pretrained_weights: str | None = None  # a torchvision AlexNet state dict you hold
+    dropout: float = 0.0  # AlexNet fc6/fc7 dropout
+    ambient: float = 0.8  # initial white ambient light (constant SH band)
+    init_std: float = 1e-3  # initial weights of the z layer: predictions start at the mean face
+
+
+@dataclasses.dataclass(frozen=True)
+class Recon3DConfig:
+    """``parameters_recon3d.yml: recon3d``."""
+
+    morphable_model: MorphableModelConfig = dataclasses.field(default_factory=MorphableModelConfig)
+    model: Recon3DModelConfig = dataclasses.field(default_factory=Recon3DModelConfig)
+    loss: FitWeights = dataclasses.field(default_factory=FitWeights)
+    image_size: int = 112
+    focal_per_size: float = 5.0  # nominal pinhole focal length, in units of the input size
+    flip: bool = True  # mirror training faces (landmarks mirrored with them)
+    rigid_epochs: int = 2  # first epochs fit pose and light on the mean shape (identity, expression at 0)
+    landmark_faces: str = "detected"  # detected: landmark term only where dlib's detector found the face
+    training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    overlay_faces: int = 8  # faces in the Fig. 2 overlay
+    show_progress: bool = True
+
+
+def _config(params: dict[str, Any]) -> Recon3DConfig:
+    return from_mapping(Recon3DConfig, params, where="recon3d")
+
+
+def _faces(model_input: pd.DataFrame, split: str) -> pd.DataFrame:
+    part = model_input[model_input["split"] == split]
+    part = part[has_landmarks(part)]
+    if part.empty:
+        raise ConfigError(f"model input has no '{split}' faces with dlib landmarks; check the data pipeline")
+    return part
+
+
+def _crop_size(data_params: dict[str, Any]) -> int:
+    return int(data_params.get("processing", {}).get("crop_size", 128))
+
+
+def _landmark_weights(faces: pd.DataFrame, which: str) -> np.ndarray:
+    """1 for faces whose landmarks train the landmark term, else 0 (they still train the photometric one).
+
+    ``detected``: dlib's landmarks are trusted where dlib's detector found the face; on a face it missed
+    (placed by the dataset's own box: strong turns, extreme expressions) the shape predictor regresses
+    towards a frontal shape, which would teach the subnet frontal poses."""
+    if which == "all":
+        return np.ones(len(faces))
+    if which == "detected":
+        if "detected" not in faces:
+            raise ConfigError("recon3d.landmark_faces: detected needs the data pipeline's 'detected' column")
+        return faces["detected"].fillna(False).astype(bool).to_numpy(dtype=float)
+    raise ConfigError(f"recon3d.landmark_faces is '{which}'; choose 'detected' or 'all'")
+
+
+def _camera(config: Recon3DConfig) -> Camera:
+    return Camera.for_image(config.image_size, config.focal_per_size)
+
+
+def train_recon3d_subnet(
+    model_input: pd.DataFrame, checkpoint_dir: Path, data_params: dict[str, Any], params: dict[str, Any]
+) -> tuple[ModelBundle, list[dict]]:
+    """Pre-train the 3D subnet on L_fit (Eq. 6) with dlib landmarks; keep the epoch with the lowest
+    validation landmark error; checkpoint every epoch."""
+    config = _config(params)
+    crop_size = _crop_size(data_params)
+    morphable = load_morphable_model(config.morphable_model)
+    camera = _camera(config)
+    train_faces, val_faces = _faces(model_input, "train"), _faces(model_input, "val")
+    train_set = FaceReconstructionDataset(
+        train_faces,
+        crop_size=crop_size,
+        image_size=config.image_size,
+        flip=config.flip,
+        landmark_weights=_landmark_weights(train_faces, config.landmark_faces),
+    )
+    val_set = FaceReconstructionDataset(val_faces, crop_size=crop_size, image_size=config.image_size)
+    # the mean face placed where the average training face is: the subnet's starting face centre
+    centre = morphable.mean_shape[morphable.landmark_indices[list(LANDMARKS_48)]].mean(0)
+    tau = place_mean_face(morphable, camera, train_set.landmarks).mean(0)
+    translation = tau + centre * torch.tensor([1.0, -1.0, -1.0])
+    kwargs = {
+        **dataclasses.asdict(config.model),
+        "translation": [round(float(t), 3) for t in translation],
+        "rotation_centre": [round(float(c), 3) for c in centre],
+    }
+    model = recon3d_subnet(**kwargs)
+    objective = FitObjective(morphable, camera, config.loss)
+    settings = (
+        morphable.name,
+        morphable.n_vertices,
+        dataclasses.asdict(config.loss),
+        kwargs,
+        config.image_size,
+        config.focal_per_size,
+        config.flip,
+        config.rigid_epochs,
+        config.landmark_faces,
+    )
+    run_dir = checkpoint_dir / run_fingerprint(model_input, *settings)
+    log = _mlflow_epoch_logger(objective)
+    result = fit(
+        model,
+        objective,
+        lambda net, images: objective.project_landmarks(net(images)),
+        lambda predicted, target: float(landmark_errors(predicted, target).mean()),
+        train_set,
+        val_set,
+        config.training,
+        checkpoint_dir=run_dir,
+        on_epoch_end=log,
+        on_epoch_start=lambda epoch: setattr(objective, "rigid", epoch < config.rigid_epochs),
+        show_progress=config.show_progress,
+        target_key="landmarks",
+    )
+    if result.resumed_from_epoch is not None:
+        objective.take_running_means()  # nothing trained this run before the resumed epoch
+    bundle = ModelBundle(
+        architecture="recon3d_subnet",
+        kwargs=kwargs,
+        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        crop_size=crop_size,
+        crop_margin=float(data_params.get("processing", {}).get("crop_margin", 0.2)),
+        image_size=config.image_size,
+        info={
+            "morphable_model": morphable.name,
+            "morphable_vertices": morphable.n_vertices,
+            "focal_per_size": config.focal_per_size,
+            "best_epoch": result.best_epoch,
+            "best_val_landmark_error_px": result.best_metric,
+            "device": str(resolve_device(config.training.device)),
+            "datasets": data_params.get("datasets", []),
+        },
+    )
+    return bundle, result.history
+
+
+def _mlflow_epoch_logger(objective: FitObjective):
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return None
+    active = mlflow.active_run() is not None
+
+    def log(epoch: int, metrics: dict[str, float]) -> None:
+        terms = {f"train_{k}": v for k, v in objective.take_running_means().items() if k != "total"}
+        if not active:
+            return
+        names = {"val_metric": "val_landmark_error_px"}
+        values = {names.get(k, k): v for k, v in {**metrics, **terms}.items() if k != "epoch"}
+        mlflow.log_metrics({f"recon3d.{k}": float(v) for k, v in values.items()}, step=epoch)
+
+    return log
+
+
+def _predict(
+    bundle: ModelBundle, faces: pd.DataFrame, config: Recon3DConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Code vectors z ``(F, 257)`` and dlib landmarks ``(F, 68, 2)`` for ``faces``."""
+    model = bundle.build().to(resolve_device(config.training.device))
+    device = next(model.parameters()).device
+    dataset = FaceReconstructionDataset(faces, crop_size=bundle.crop_size, image_size=bundle.image_size)
+    loader = make_loader(dataset, config.training, train=False)
+    return evaluate(model, lambda net, images: net(images), loader, device, target_key="landmarks")
+
+
+def _formation_numpy(morphable: MorphableModel, z: np.ndarray, camera: Camera, chunk: int = 64):
+    pixels, depths, colours = [], [], []
+    with torch.no_grad():
+        for start in range(0, len(z), chunk):
+            f = form_image(
+                morphable, MorphableParams.from_vector(torch.as_tensor(z[start : start + chunk])), camera
+            )
+            pixels.append(f.pixels.numpy())
+            depths.append(f.points_camera[..., 2].numpy())
+            colours.append(f.colours.numpy())
+    return np.concatenate(pixels), np.concatenate(depths), np.concatenate(colours)
+
+
+def _truth(faces: pd.DataFrame) -> pd.DataFrame | None:
+    """Rendering ground truth (synthetic faces): omega, delta, yaw from the face index's attributes."""
+    rows = [json.loads(a) if isinstance(a, str) and a else {} for a in faces["attributes"]]
+    if not rows or not all("omega" in r and "delta" in r for r in rows):
+        return None
+    return pd.DataFrame(
+        {
+            "omega": [np.asarray(r["omega"], float) for r in rows],
+            "delta": [np.asarray(r["delta"], float) for r in rows],
+            "yaw": [float(r["yaw"]) for r in rows],
+        },
+        index=faces.index,
+    )
+
+
+def evaluate_recon3d_subnet(
+    bundle: ModelBundle, model_input: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Test-split landmark reprojection error (vs dlib; vs ground truth where known), pose error and
+    expression correlation against the synthetic ground truth, each beside its mean-prediction baseline."""
+    config = _config(params)
+    morphable = load_morphable_model(config.morphable_model)
+    if morphable.name != bundle.info.get("morphable_model"):
+        raise ConfigError(
+            f"the 3D subnet was trained with the {bundle.info.get('morphable_model')} morphable model, "
+            f"recon3d.morphable_model now gives {morphable.name}"
+        )
+    camera = Camera.for_image(bundle.image_size, bundle.info.get("focal_per_size", config.focal_per_size))
+    test_faces = _faces(model_input, "test")
+    z, dlib_landmarks = _predict(bundle, test_faces, config)
+    params_pred = MorphableParams.from_vector(torch.as_tensor(z))
+    with torch.no_grad():
+        projected = form_image(morphable, params_pred, camera).landmarks.numpy()
+        untrained = recon3d_subnet(**bundle.kwargs)
+        mean_face = untrained.decode(torch.zeros(len(z), untrained.z_offset.numel()))
+        baseline_landmarks = form_image(
+            morphable, MorphableParams.from_vector(mean_face), camera
+        ).landmarks.numpy()
+    dlib_error = landmark_errors(projected, dlib_landmarks)
+    report: dict[str, Any] = {
+        "faces": len(test_faces),
+        "morphable_model": morphable.name,
+        "stand_in_model": morphable.name == "procedural",
+        "landmark_error_vs_dlib_px": float(dlib_error.mean()),
+        "mean_face_landmark_error_vs_dlib_px": float(
+            landmark_errors(baseline_landmarks, dlib_landmarks).mean()
+        ),
+        "input_size_px": bundle.image_size,
+    }
+    euler = omega_to_euler_degrees(params_pred.omega.numpy())
+    predictions = pd.DataFrame(
+        {
+            "image_path": test_faces["image_path"].to_numpy(),
+            "crop_path": test_faces["crop_path"].to_numpy(),
+            "yaw": euler[:, 0],
+            "pitch": euler[:, 1],
+            "roll": euler[:, 2],
+            "landmark_error_vs_dlib_px": dlib_error,
+        }
+    )
+    for i, name in enumerate(EXPRESSION_NAMES):
+        predictions[f"expr_{name}"] = params_pred.delta[:, i].numpy()
+
+    truth = _truth(test_faces)
+    train_truth = _truth(_faces(model_input, "train"))
+    if truth is not None and train_truth is not None:
+        true_landmarks = crop_landmarks(
+            test_faces, "landmarks", bundle.crop_size, bundle.image_size, dlib=False
+        )
+        true_omega = np.stack(truth["omega"].to_numpy())
+        true_delta = np.stack(truth["delta"].to_numpy())
+        pose = pose_report(
+            params_pred.omega.numpy(),
+            true_omega,
+            np.stack(train_truth["omega"].to_numpy()),
+            truth["yaw"].to_numpy(),
+        )
+        true_error = landmark_errors(projected, true_landmarks)
+        predictions["true_yaw"] = truth["yaw"].to_numpy()
+        predictions["pose_error_deg"] = pose_errors(params_pred.omega.numpy(), true_omega)
+        predictions["landmark_error_vs_truth_px"] = true_error
+        correlations = expression_correlations(params_pred.delta.numpy(), true_delta, list(EXPRESSION_NAMES))
+        report.update(
+            {
+                **pose,
+                "landmark_error_vs_truth_px": float(true_error.mean()),
+                "dlib_landmark_error_vs_truth_px": float(
+                    landmark_errors(dlib_landmarks, true_landmarks).mean()
+                ),
+                "mean_face_landmark_error_vs_truth_px": float(
+                    landmark_errors(baseline_landmarks, true_landmarks).mean()
+                ),
+                "expression_correlation": correlations,
+                "expression_correlation_mean": float(np.nanmean(list(correlations.values()))),
+            }
+        )
+        logger.info(
+            "3D subnet: pose error %.1f° (mean-pose baseline %.1f°), "
+            "landmark error %.2f px (mean face %.2f px)",
+            report["pose_error_deg"],
+            report["mean_pose_baseline_deg"],
+            report["landmark_error_vs_truth_px"],
+            report["mean_face_landmark_error_vs_truth_px"],
+        )
+    else:
+        logger.info(
+            "3D subnet: landmark error vs dlib %.2f px (mean face %.2f px); no pose ground truth here",
+            report["landmark_error_vs_dlib_px"],
+            report["mean_face_landmark_error_vs_dlib_px"],
+        )
+    metrics = {
+        f"test_{k}": {"value": float(v), "step": 0}
+        for k, v in report.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    return predictions, report, metrics
+
+
+def plot_recon3d(
+    bundle: ModelBundle,
+    model_input: pd.DataFrame,
+    predictions: pd.DataFrame,
+    history: list[dict],
+    params: dict[str, Any],
+) -> tuple[Figure, Figure]:
+    """Fig. 2-style overlays for test faces spread over the predicted yaw, and the learning curves."""
+    config = _config(params)
+    morphable = load_morphable_model(config.morphable_model)
+    camera = Camera.for_image(bundle.image_size, bundle.info.get("focal_per_size", config.focal_per_size))
+    count = min(config.overlay_faces, len(predictions))
+    by_yaw = predictions.sort_values("yaw")
+    chosen = by_yaw["crop_path"].iloc[np.linspace(0, len(by_yaw) - 1, count).astype(int)].tolist()
+    faces = _faces(model_input, "test").set_index("crop_path").loc[chosen].reset_index()
+    z, _ = _predict(bundle, faces, config)
+    crops = FaceReconstructionDataset(faces, crop_size=bundle.crop_size, image_size=bundle.image_size)
+    start, end = crops.start, crops.start + bundle.image_size
+    images = [crops.crops.image(i)[:, start:end, start:end].permute(1, 2, 0).numpy() for i in range(count)]
+    pixels, depths, colours = _formation_numpy(morphable, z, camera)
+    stand_in = " (built-in stand-in for BFM 2017)" if morphable.name == "procedural" else ""
+    overlay = reconstruction_overlays(
+        images,
+        pixels,
+        depths,
+        colours,
+        morphable.triangles.numpy(),
+        titles=[f"yaw {y:+.0f}°" for y in by_yaw.set_index("crop_path").loc[chosen, "yaw"]],
+        title=f"3D subnet reconstructions on test faces{stand_in}",
+    )
+    return overlay, learning_curves(history, metric_name="validation landmark error (px)")

@@ -1,0 +1,97 @@
+"""Training pairs for the 3D subnet: a face crop for the network, and for L_fit (Eq. 6) the same crop in
+linear RGB plus its 68 dlib landmarks in the network input's pixel frame.
+
+The network sees the centre ``image_size`` window of the data pipeline's crop (the appearance subnet's
+framing, so HPS/SPS can share one input). dlib reports landmarks on integer pixel indices; they are moved
+to the continuous frame the image-formation model uses (pixel (i, j) centred at (j + 0.5, i + 0.5)).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from agelab.faces.crops import to_crop_coordinates
+from agelab.faces.detection import MIRROR_68
+from agelab.losses.reconstruction import srgb_to_linear
+from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, FaceCropDataset
+
+_MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+_STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+
+def _as_array(value) -> np.ndarray:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return np.asarray(value, dtype=np.float64)
+
+
+def crop_landmarks(faces: pd.DataFrame, column: str, crop_size: int, image_size: int, *, dlib: bool):
+    """Landmarks ``(F, 68, 2)`` of ``column`` (image pixels) in the network input's pixel frame."""
+    offset = (crop_size - image_size) / 2
+    shift = 0.5 if dlib else 0.0
+    points = [
+        to_crop_coordinates(_as_array(lm) + shift, tuple(_as_array(w)), crop_size) - offset
+        for lm, w in zip(faces[column], faces["crop_window"], strict=True)
+    ]
+    return np.stack(points).astype(np.float32) if points else np.zeros((0, 68, 2), np.float32)
+
+
+def has_landmarks(faces: pd.DataFrame, column: str = "landmarks_68") -> pd.Series:
+    """Faces whose ``column`` holds 68 points (dlib ran on a face box)."""
+
+    def ok(value) -> bool:
+        try:
+            return _as_array(value).shape == (68, 2)
+        except (ValueError, TypeError):
+            return False
+
+    return faces[column].map(ok)
+
+
+class FaceReconstructionDataset(Dataset):
+    """``(normalised image, {"image": linear RGB, "landmarks": (68, 2), "landmark_weight": ()})`` pairs;
+    optional mirroring. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit."""
+
+    def __init__(
+        self,
+        faces: pd.DataFrame,
+        *,
+        crop_size: int,
+        image_size: int,
+        flip: bool = False,
+        landmark_weights: np.ndarray | None = None,
+    ):
+        self.crops = FaceCropDataset(faces, transform=None)
+        weights = np.ones(len(faces)) if landmark_weights is None else np.asarray(landmark_weights, float)
+        self.landmark_weights = torch.as_tensor(weights, dtype=torch.float32)
+        self.landmarks = torch.as_tensor(
+            crop_landmarks(faces, "landmarks_68", crop_size, image_size, dlib=True)
+        )
+        self.start = (crop_size - image_size) // 2
+        self.image_size = image_size
+        self.flip = flip
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        crop = self.crops.image(index)
+        s, e = self.start, self.start + self.image_size
+        srgb = crop[:, s:e, s:e].float() / 255
+        landmarks = self.landmarks[index]
+        if self.flip and torch.rand(()) < 0.5:
+            srgb = srgb.flip(-1)
+            landmarks = landmarks[MIRROR_68] * torch.tensor([-1.0, 1.0]) + torch.tensor(
+                [float(self.image_size), 0.0]
+            )
+        target = {
+            "image": srgb_to_linear(srgb),
+            "landmarks": landmarks,
+            "landmark_weight": self.landmark_weights[index],
+        }
+        return (srgb - _MEAN) / _STD, target
