@@ -330,12 +330,19 @@ def evaluate_recon3d_subnet(
             report["landmark_error_vs_dlib_px"],
             report["mean_face_landmark_error_vs_dlib_px"],
         )
-    metrics = {
-        f"test_{k}": {"value": float(v), "step": 0}
-        for k, v in report.items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-    return predictions, report, metrics
+    return predictions, report, _flat_metrics(report, "test_")
+
+
+def _flat_metrics(report: dict, prefix: str) -> dict[str, dict[str, float]]:
+    """Every number of the report as an MLflow metric; nested entries joined by dots
+    (``test_by_abs_yaw.15-30.pose_error_deg``, ``test_expression_correlation.smile``)."""
+    metrics = {}
+    for key, value in report.items():
+        if isinstance(value, dict):
+            metrics.update(_flat_metrics(value, f"{prefix}{key}."))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
+            metrics[f"{prefix}{key}"] = {"value": float(value), "step": 0}
+    return metrics
 
 
 def plot_recon3d(
