@@ -49,6 +49,9 @@ def test_registry_composes_model_pipelines_with_their_data():
     names = {n.name for n in pipelines["appearance"].nodes}
     assert {"build_face_index", "train_appearance_subnet", "write_appearance_model_card"} <= names
     assert {n.name for n in pipelines["__default__"].nodes} == {n.name for n in pipelines["data"].nodes}
+    sps = {n.name for n in pipelines["sps"].nodes}
+    assert {"build_face_index", "train_recon3d_subnet", "train_sps", "log_sps_model"} <= sps
+    assert "train_recon3d_subnet" in {n.name for n in pipelines["hps"].nodes}
 
 
 def test_utkface_model_does_not_overwrite_the_default_one():

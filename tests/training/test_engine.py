@@ -41,7 +41,7 @@ def mae(p, t):
 CONFIG = TrainConfig(epochs=6, batch_size=8, learning_rate=0.02, lr_step_size=4, seed=5)
 
 
-def run(config=CONFIG, checkpoint_dir=None, on_epoch_end=None):
+def run(config=CONFIG, checkpoint_dir=None, on_epoch_end=None, on_epoch_start=None):
     train, groups = tiny_problem()
     val, _ = tiny_problem(32, seed=1)
     model = tiny_model()
@@ -54,6 +54,7 @@ def run(config=CONFIG, checkpoint_dir=None, on_epoch_end=None):
         val,
         config,
         checkpoint_dir=checkpoint_dir,
+        on_epoch_start=on_epoch_start,
         age_groups=groups,
         on_epoch_end=on_epoch_end,
         show_progress=False,
@@ -76,12 +77,12 @@ def test_learns_and_keeps_the_best_validation_epoch(tmp_path):
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
     reference, _ = run()
 
-    def interrupt(epoch, metrics):
-        if epoch == 2:
+    def interrupt(epoch):  # Ctrl-C as epoch 3 starts, after epoch 2's checkpoint
+        if epoch == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(checkpoint_dir=tmp_path, on_epoch_end=interrupt)
+        run(checkpoint_dir=tmp_path, on_epoch_start=interrupt)
     assert load_checkpoint(tmp_path / LAST)["epoch"] == 2
     resumed, result = run(checkpoint_dir=tmp_path)
     assert result.resumed_from_epoch == 2 and len(result.history) == CONFIG.epochs
@@ -141,3 +142,12 @@ def test_face_crop_dataset_preloads_only_what_fits(tmp_path, monkeypatch):
     assert streamed._cache is None
     image, age = streamed[2]
     assert image.shape == (3, 24, 24) and age.item() == 3.0
+
+
+def test_entries_added_at_epoch_end_are_checkpointed_with_the_history(tmp_path):
+    def add(epoch, metrics):
+        metrics["kappa_like"] = 10.0 + epoch
+
+    run(checkpoint_dir=tmp_path, on_epoch_end=add)
+    history = load_checkpoint(tmp_path / LAST)["history"]
+    assert [h["kappa_like"] for h in history] == [10.0 + e for e in range(CONFIG.epochs)]

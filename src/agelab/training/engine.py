@@ -278,6 +278,8 @@ def fit(
         metrics["learning_rate"] = optimizer.param_groups[0]["lr"]
         metrics["epoch"] = epoch
         result.history.append(metrics)
+        if on_epoch_end is not None and context.is_main:
+            on_epoch_end(epoch, metrics)  # may add entries (e.g. κ): they are checkpointed with the history
         improved = metrics["val_metric"] < result.best_metric
         if improved:
             result.best_metric, result.best_epoch = metrics["val_metric"], epoch
@@ -311,8 +313,6 @@ def fit(
             metrics["samples_per_s"],
             " (best)" if improved else "",
         )
-        if on_epoch_end is not None and context.is_main:
-            on_epoch_end(epoch, metrics)
     if best_state is not None:
         model.load_state_dict(best_state)
     return result

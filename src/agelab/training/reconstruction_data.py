@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from agelab.config import ConfigError
 from agelab.faces.crops import to_crop_coordinates
 from agelab.faces.detection import MIRROR_68
 from agelab.losses.reconstruction import srgb_to_linear
@@ -53,9 +54,33 @@ def has_landmarks(faces: pd.DataFrame, column: str = "landmarks_68") -> pd.Serie
     return faces[column].map(ok)
 
 
+def split_with_landmarks(model_input: pd.DataFrame, split: str) -> pd.DataFrame:
+    """The faces of one split that have dlib landmarks (every face the data pipeline cropped)."""
+    part = model_input[model_input["split"] == split]
+    part = part[has_landmarks(part)]
+    if part.empty:
+        raise ConfigError(f"model input has no '{split}' faces with dlib landmarks; check the data pipeline")
+    return part
+
+
+def landmark_weights(faces: pd.DataFrame, which: str) -> np.ndarray:
+    """1 for faces whose landmarks train the landmark term, else 0 (they still train the photometric one).
+
+    ``detected``: dlib's landmarks are trusted where dlib's detector found the face; on a face it missed
+    (placed by the dataset's own box: strong turns, extreme expressions) the shape predictor regresses
+    towards a frontal shape, which would teach the subnet frontal poses. ``all``: every face."""
+    if which == "all":
+        return np.ones(len(faces))
+    if which == "detected":
+        if "detected" not in faces:
+            raise ConfigError("landmark_faces: detected needs the data pipeline's 'detected' column")
+        return faces["detected"].fillna(False).astype(bool).to_numpy(dtype=float)
+    raise ConfigError(f"landmark_faces is '{which}'; choose 'detected' or 'all'")
+
+
 class FaceReconstructionDataset(Dataset):
-    """``(normalised image, {"image": linear RGB, "landmarks": (68, 2), "landmark_weight": ()})`` pairs;
-    optional mirroring. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit."""
+    """``(normalised image, {"image": linear RGB, "landmarks": (68, 2), "landmark_weight": (), "age": ()})``
+    pairs; optional mirroring. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit."""
 
     def __init__(
         self,
@@ -93,5 +118,6 @@ class FaceReconstructionDataset(Dataset):
             "image": srgb_to_linear(srgb),
             "landmarks": landmarks,
             "landmark_weight": self.landmark_weights[index],
+            "age": self.crops.ages[index],
         }
         return (srgb - _MEAN) / _STD, target

@@ -63,7 +63,7 @@ def test_landmark_term_uses_the_faces_dlib_detected_unless_told_otherwise():
     import pytest
 
     from agelab.config import ConfigError
-    from agelab.pipelines.recon3d.nodes import _landmark_weights
+    from agelab.training.reconstruction_data import landmark_weights as _landmark_weights
 
     faces = pd.DataFrame({"detected": [True, False, None]})
     assert _landmark_weights(faces, "detected").tolist() == [1.0, 0.0, 0.0]

@@ -8,21 +8,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
-from agelab.evaluation.metrics import age_report, mean_absolute_error
+from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
+from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import learning_curves, predicted_vs_true
 from agelab.losses.age import age_distance_loss, expected_age
-from agelab.models.alexnet import age_std, appearance_subnet
+from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
 from agelab.training.checkpoints import run_fingerprint
 from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
-from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
+from agelab.training.engine import TrainConfig, fit, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +117,6 @@ def _predict(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> t
     return expected_age(model(images), min_age)
 
 
-def _predict_with_std(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> torch.Tensor:
-    """Age (Eq. 10) and the spread of the predicted age distribution from one forward pass."""
-    logits = model(images)
-    return torch.stack([expected_age(logits, min_age), age_std(logits, min_age)], dim=-1)
-
-
 def _mlflow_epoch_logger():
     try:
         import mlflow
@@ -147,37 +141,15 @@ def evaluate_appearance_subnet(
     """Test-split predictions (true, predicted, distribution std), the evaluation report and its
     headline numbers as MLflow metrics."""
     config = _config(params)
-    test_faces = _split(model_input, "test")
-    model = bundle.build().to(resolve_device(config.training.device))
-    device = next(model.parameters()).device
-    loader = make_loader(
-        FaceCropDataset(test_faces, build_transform(bundle.image_size, False)), config.training, train=False
+    predictions, report = predict_test_ages(
+        bundle, _split(model_input, "test"), _split(model_input, "train")["age"].to_numpy(), config.training
     )
-    min_age = bundle.kwargs["min_age"]
-    outputs, true = evaluate(model, partial(_predict_with_std, min_age=min_age), loader, device)
-    predicted, stds = outputs[:, 0], outputs[:, 1]
-    predictions = pd.DataFrame(
-        {
-            "image_path": test_faces["image_path"].to_numpy(),
-            "crop_path": test_faces["crop_path"].to_numpy(),
-            "true_age": true,
-            "predicted_age": predicted,
-            "predicted_std": stds,
-            "absolute_error": np.abs(predicted - true),
-            "age_group": test_faces["age_group"].to_numpy(),
-        }
-    )
-    train_ages = _split(model_input, "train")["age"].to_numpy()
-    report = age_report(predicted, true, train_ages, test_faces["age_group"].to_numpy())
-    metrics = {
-        f"test_{k}": {"value": float(v), "step": 0} for k, v in report.items() if isinstance(v, int | float)
-    }
     logger.info(
         "appearance subnet: test MAE %.2f (median baseline %.2f)",
         report["mae"],
         report["median_baseline_mae"],
     )
-    return predictions, report, metrics
+    return predictions, report, report_metrics(report)
 
 
 def plot_appearance(predictions: pd.DataFrame, history: list[dict]) -> tuple[Figure, Figure]:

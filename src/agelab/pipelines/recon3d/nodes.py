@@ -35,7 +35,12 @@ from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
 from agelab.training.checkpoints import run_fingerprint
 from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
-from agelab.training.reconstruction_data import FaceReconstructionDataset, crop_landmarks, has_landmarks
+from agelab.training.reconstruction_data import (
+    FaceReconstructionDataset,
+    crop_landmarks,
+    landmark_weights,
+    split_with_landmarks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,31 +74,8 @@ def _config(params: dict[str, Any]) -> Recon3DConfig:
     return from_mapping(Recon3DConfig, params, where="recon3d")
 
 
-def _faces(model_input: pd.DataFrame, split: str) -> pd.DataFrame:
-    part = model_input[model_input["split"] == split]
-    part = part[has_landmarks(part)]
-    if part.empty:
-        raise ConfigError(f"model input has no '{split}' faces with dlib landmarks; check the data pipeline")
-    return part
-
-
 def _crop_size(data_params: dict[str, Any]) -> int:
     return int(data_params.get("processing", {}).get("crop_size", 128))
-
-
-def _landmark_weights(faces: pd.DataFrame, which: str) -> np.ndarray:
-    """1 for faces whose landmarks train the landmark term, else 0 (they still train the photometric one).
-
-    ``detected``: dlib's landmarks are trusted where dlib's detector found the face; on a face it missed
-    (placed by the dataset's own box: strong turns, extreme expressions) the shape predictor regresses
-    towards a frontal shape, which would teach the subnet frontal poses."""
-    if which == "all":
-        return np.ones(len(faces))
-    if which == "detected":
-        if "detected" not in faces:
-            raise ConfigError("recon3d.landmark_faces: detected needs the data pipeline's 'detected' column")
-        return faces["detected"].fillna(False).astype(bool).to_numpy(dtype=float)
-    raise ConfigError(f"recon3d.landmark_faces is '{which}'; choose 'detected' or 'all'")
 
 
 def _camera(config: Recon3DConfig) -> Camera:
@@ -109,13 +91,16 @@ def train_recon3d_subnet(
     crop_size = _crop_size(data_params)
     morphable = load_morphable_model(config.morphable_model)
     camera = _camera(config)
-    train_faces, val_faces = _faces(model_input, "train"), _faces(model_input, "val")
+    train_faces, val_faces = (
+        split_with_landmarks(model_input, "train"),
+        split_with_landmarks(model_input, "val"),
+    )
     train_set = FaceReconstructionDataset(
         train_faces,
         crop_size=crop_size,
         image_size=config.image_size,
         flip=config.flip,
-        landmark_weights=_landmark_weights(train_faces, config.landmark_faces),
+        landmark_weights=landmark_weights(train_faces, config.landmark_faces),
     )
     val_set = FaceReconstructionDataset(val_faces, crop_size=crop_size, image_size=config.image_size)
     # the mean face placed where the average training face is: the subnet's starting face centre
@@ -248,7 +233,7 @@ def evaluate_recon3d_subnet(
             f"recon3d.morphable_model now gives {morphable.name}"
         )
     camera = Camera.for_image(bundle.image_size, bundle.info.get("focal_per_size", config.focal_per_size))
-    test_faces = _faces(model_input, "test")
+    test_faces = split_with_landmarks(model_input, "test")
     z, dlib_landmarks = _predict(bundle, test_faces, config)
     params_pred = MorphableParams.from_vector(torch.as_tensor(z))
     with torch.no_grad():
@@ -284,7 +269,7 @@ def evaluate_recon3d_subnet(
         predictions[f"expr_{name}"] = params_pred.delta[:, i].numpy()
 
     truth = _truth(test_faces)
-    train_truth = _truth(_faces(model_input, "train"))
+    train_truth = _truth(split_with_landmarks(model_input, "train"))
     if truth is not None and train_truth is not None:
         true_landmarks = crop_landmarks(
             test_faces, "landmarks", bundle.crop_size, bundle.image_size, dlib=False
@@ -359,7 +344,7 @@ def plot_recon3d(
     count = min(config.overlay_faces, len(predictions))
     by_yaw = predictions.sort_values("yaw")
     chosen = by_yaw["crop_path"].iloc[np.linspace(0, len(by_yaw) - 1, count).astype(int)].tolist()
-    faces = _faces(model_input, "test").set_index("crop_path").loc[chosen].reset_index()
+    faces = split_with_landmarks(model_input, "test").set_index("crop_path").loc[chosen].reset_index()
     z, _ = _predict(bundle, faces, config)
     crops = FaceReconstructionDataset(faces, crop_size=bundle.crop_size, image_size=bundle.image_size)
     start, end = crops.start, crops.start + bundle.image_size

@@ -1,0 +1,105 @@
+"""Training throughput (samples/s) of the appearance subnet, HPS and SPS: forward, loss, backward and
+optimizer step on a batch of face-sized inputs, as the pipelines train them.
+
+    .venv/bin/python benchmarks/multitask_throughput.py [--batch 32] [--steps 8] [--device cpu|cuda] [--amp]
+
+Random images stand in for crops (speed does not depend on content); the 3D losses use the built-in
+procedural model (9,000 vertices).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import torch
+
+from agelab.losses.age import age_distance_loss
+from agelab.losses.multitask import MultiTaskObjective
+from agelab.losses.reconstruction import FitObjective, FitWeights
+from agelab.models.alexnet import appearance_subnet
+from agelab.models.multitask import BothOutputs, hps_net, sps_net
+from agelab.morphable.camera import Camera
+from agelab.morphable.procedural import build_procedural_model
+from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
+
+
+def _targets(batch: int, size: int) -> dict[str, torch.Tensor]:
+    centre = torch.tensor([size / 2, size / 2])
+    landmarks = centre + torch.randn(batch, 68, 2) * size / 6
+    return {
+        "image": torch.rand(batch, 3, size, size),
+        "landmarks": landmarks,
+        "landmark_weight": torch.ones(batch),
+        "age": torch.randint(0, 81, (batch,)).float(),
+    }
+
+
+def measure(name: str, batch: int, size: int, steps: int, device: torch.device, amp: bool) -> float:
+    torch.manual_seed(0)
+    images = torch.randn(batch, 3, size, size, device=device)
+    targets = {k: v.to(device) for k, v in _targets(batch, size).items()}
+    if name == "appearance":
+        model = appearance_subnet(0, 80).to(device).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+        def loss_fn() -> torch.Tensor:
+            return age_distance_loss(model(images).float(), targets["age"], 0, 0.2)
+    else:
+        net = (sps_net if name == "sps" else hps_net)(0, 80, recon3d={"translation": [0.0, 0.0, 900.0]})
+        model = BothOutputs(net).to(device).train()
+        optimizer = make_optimizer(net, MultiTaskConfig(sharing=name))
+        fit = FitObjective(build_procedural_model().model, Camera.for_image(size), FitWeights())
+        objective = MultiTaskObjective(fit, w=0.3, min_age=0, lambda_dist=0.2)
+
+        def loss_fn() -> torch.Tensor:
+            return objective(model(images), targets)
+
+    scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
+    times = []
+    for step in range(steps + 2):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=scaler is not None):
+            loss = loss_fn()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if step >= 2:  # two warm-up steps
+            times.append(time.perf_counter() - start)
+    return batch * len(times) / sum(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--amp", action="store_true", help="float16 autocast + grad scaling (CUDA)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    label = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
+    print(
+        f"{label}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
+        f"{args.size} px, amp {args.amp and device.type == 'cuda'}"
+    )
+    rates = {
+        name: measure(name, args.batch, args.size, args.steps, device, args.amp)
+        for name in ("appearance", "hps", "sps")
+    }
+    for name, rate in rates.items():
+        print(f"{name:10s} {rate:8.1f} samples/s   cost × {rates['appearance'] / rate:4.2f} of appearance")
+
+
+if __name__ == "__main__":
+    main()

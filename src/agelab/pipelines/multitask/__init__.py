@@ -1,0 +1,5 @@
+"""``kedro run --pipeline=sps`` / ``--pipeline=hps``: multi-task age estimation with the 3D subnet."""
+
+from agelab.pipelines.multitask.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

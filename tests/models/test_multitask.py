@@ -1,0 +1,77 @@
+import torch
+
+from agelab.models.multitask import BothOutputs, CrossStitch, hps_net, sps_net
+from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
+
+
+def test_identity_kappa_makes_sps_two_independent_alexnets():
+    torch.manual_seed(0)
+    net = sps_net(0, 80, kappa_same=1.0, age_dropout=0.0).eval()
+    images = torch.randn(2, 3, 112, 112)
+    logits, z = net.forward_both(images)
+    torch.testing.assert_close(logits, net.branch_b(images))
+    torch.testing.assert_close(z, net.branch_a(images))
+    assert len(net.stitches) == 5  # after the three max-pools, fc6 and fc7
+
+
+def test_stitch_blends_as_eq13():
+    stitch = CrossStitch(0.7)
+    a, b = torch.full((1, 2), 1.0), torch.full((1, 2), 3.0)
+    new_a, new_b = stitch(a, b)
+    torch.testing.assert_close(new_a, torch.full((1, 2), 0.7 + 0.3 * 3))
+    torch.testing.assert_close(new_b, torch.full((1, 2), 0.3 + 0.7 * 3))
+
+
+def test_kappa_gets_gradients_and_adagrad_updates_it_while_adam_updates_the_rest():
+    torch.manual_seed(0)
+    net = sps_net(0, 80, kappa_same=0.5, age_dropout=0.0)
+    optimizer = make_optimizer(net, MultiTaskConfig())
+    adam, adagrad = optimizer.optimizers
+    kappas = {id(p) for p in net.kappa_parameters()}
+    assert {id(p) for g in adagrad.param_groups for p in g["params"]} == kappas
+    assert not kappas & {id(p) for g in adam.param_groups for p in g["params"]}
+    before = [p.detach().clone() for p in net.kappa_parameters()]
+    logits, z = BothOutputs(net)(torch.randn(2, 3, 112, 112))
+    (logits.logsumexp(-1).sum() + z[:, :80].pow(2).sum()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.kappa_parameters())
+    optimizer.step()
+    assert all(not torch.equal(b, p) for b, p in zip(before, net.kappa_parameters(), strict=True))
+    assert all("sum" in adagrad.state[p] for p in net.kappa_parameters())  # Adagrad's accumulator
+    assert all(p not in adam.state for p in net.kappa_parameters())
+
+
+def test_l2_regularisation_touches_only_the_age_branch():
+    """With a zero loss the only force is weight decay: exactly the age branch moves."""
+    torch.manual_seed(0)
+    for net in (sps_net(0, 80, age_dropout=0.0), hps_net(0, 80, age_dropout=0.0)):
+        optimizer = make_optimizer(net, MultiTaskConfig(age_l2=0.5))
+        before = {name: p.detach().clone() for name, p in net.named_parameters()}
+        logits, z = BothOutputs(net)(torch.randn(2, 3, 112, 112))
+        ((logits.sum() + z.sum()) * 0).backward()
+        optimizer.step()
+        moved = {name for name, p in net.named_parameters() if not torch.equal(before[name], p)}
+        age = {name for name, p in net.named_parameters() if any(p is q for q in net.age_parameters())}
+        assert moved == age and age
+
+
+def test_hps_shares_one_alexnet_between_both_heads():
+    net = hps_net(0, 80).eval()
+    logits, z = net.forward_both(torch.randn(3, 3, 112, 112))
+    assert logits.shape == (3, 81) and z.shape == (3, 257)
+    assert sum(1 for name, _ in net.named_modules() if name.endswith("backbone")) == 1
+
+
+def test_composite_optimizer_state_round_trips_and_schedulers_reach_every_member():
+    net = sps_net(0, 80)
+    optimizer = make_optimizer(net, MultiTaskConfig(kappa_learning_rate=0.1))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    logits, z = BothOutputs(net)(torch.randn(2, 3, 112, 112))
+    (logits.sum() + z.sum()).backward()
+    optimizer.step()
+    scheduler.step()
+    assert optimizer.optimizers[1].param_groups[0]["lr"] == 0.05
+    state = optimizer.state_dict()
+    fresh = make_optimizer(net, MultiTaskConfig(kappa_learning_rate=0.1))
+    fresh.load_state_dict(state)
+    assert fresh.optimizers[1].param_groups[0]["lr"] == 0.05
+    assert len(fresh.optimizers[0].state) == len(optimizer.optimizers[0].state)

@@ -1,0 +1,50 @@
+"""HPS and SPS on real Kedro machinery, chained after data and recon3d, with tiny training budgets."""
+
+import json
+
+import pytest
+import torch
+from kedro.io import MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
+
+from agelab.datasets import CheckpointDirDataset, ModelBundleDataset
+from agelab.inference import load_predictor
+from agelab.pipelines.data import create_pipeline as create_data_pipeline
+from agelab.pipelines.multitask import create_pipeline
+from agelab.pipelines.recon3d import create_pipeline as create_recon3d_pipeline
+from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
+from tests.pipelines.data.test_pipeline import make_catalog
+from tests.pipelines.recon3d.test_pipeline import RECON3D
+
+TINY = {"epochs": 2, "batch_size": 4, "max_batches_per_epoch": 2, "device": "cpu"}
+
+
+@pytest.mark.parametrize("sharing", ["sps", "hps"])
+def test_data_recon3d_then_multitask(tmp_path, sharing):
+    catalog = make_catalog(tmp_path, DATA_PARAMS)
+    catalog["params:recon3d"] = MemoryDataset({**RECON3D, "training": {**TINY, "epochs": 1}})
+    catalog["recon3d_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "recon3d_checkpoints"))
+    catalog["recon3d_model"] = ModelBundleDataset(filepath=str(tmp_path / "recon3d.pt"))
+    catalog[f"params:{sharing}"] = MemoryDataset(
+        {"sharing": sharing, "show_progress": False, "training": TINY}
+    )
+    catalog[f"{sharing}_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "checkpoints"))
+    catalog[f"{sharing}_model"] = ModelBundleDataset(filepath=str(tmp_path / "model.pt"))
+    catalog[f"{sharing}_report"] = JSONDataset(filepath=str(tmp_path / "report.json"))
+    catalog[f"{sharing}_history"] = JSONDataset(filepath=str(tmp_path / "history.json"))
+    pipeline = create_data_pipeline() + create_recon3d_pipeline() + create_pipeline(sharing)
+    SequentialRunner().run(pipeline, catalog)
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["mae"] > 0 and report["median_baseline_mae"] > 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [0, 1]
+    assert {"train_dist", "train_fit_landmark", "train_fit_photometric"} <= set(history[0])
+    if sharing == "sps":
+        assert set(report["kappa"]) == {"pool1", "pool2", "pool5", "fc6", "fc7"}
+        assert "kappa4_ab" in history[-1]
+    # the trained model predicts ages through agelab predict's loader
+    predictor = load_predictor(str(tmp_path / "model.pt"), device="cpu")
+    ages, spread = predictor.predict(torch.zeros(2, 3, 64, 64))
+    assert ages.shape == spread.shape == (2,)
