@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: install, then run the main job on the embedded synthetic face set
+## make run: install, then run the main job (data -> recon3d -> SPS) on the embedded synthetic face set
 run: install
-	$(BIN)/kedro run
+	$(BIN)/kedro run --pipeline=sps
 
 ## make test: install, then the whole test suite
 test: install

@@ -48,8 +48,8 @@ def test_registry_composes_model_pipelines_with_their_data():
     pipelines = register_pipelines()
     names = {n.name for n in pipelines["appearance"].nodes}
     assert {"build_face_index", "train_appearance_subnet", "write_appearance_model_card"} <= names
-    assert {n.name for n in pipelines["__default__"].nodes} == {n.name for n in pipelines["data"].nodes}
     sps = {n.name for n in pipelines["sps"].nodes}
+    assert {n.name for n in pipelines["__default__"].nodes} == sps  # the main job: data -> recon3d -> SPS
     assert {"build_face_index", "train_recon3d_subnet", "train_sps", "log_sps_model"} <= sps
     assert "train_recon3d_subnet" in {n.name for n in pipelines["hps"].nodes}
 

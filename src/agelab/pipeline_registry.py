@@ -1,6 +1,6 @@
 """Project pipelines. Each model pipeline is registered with the chain it needs, so
-``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance and ``--pipeline=sps``
-data → recon3d → SPS.
+``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance and ``--pipeline=sps`` (the
+default, the main job) data → recon3d → SPS.
 
 Pipelines are imported explicitly rather than with ``find_pipelines``: Kedro 1.7 loads only the
 pipeline named on the command line there, and the composed entries need their parts.
@@ -19,8 +19,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     recon3d_pipeline = recon3d.create_pipeline()
     sps = data_pipeline + recon3d_pipeline + multitask.create_pipeline("sps")
     return {
-        # the main job stays `data` until SPS learns age within make run's budget (issue 5, in progress)
-        "__default__": data_pipeline,
+        "__default__": sps,  # the main job, as `make run`
         "data": data_pipeline,
         "appearance": data_pipeline + appearance_pipeline,
         "appearance_only": appearance_pipeline,  # on an existing model input

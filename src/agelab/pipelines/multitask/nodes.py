@@ -45,7 +45,7 @@ class MultiTaskModelConfig:
     max_age: int = 80
     kappa_same: float = 0.5  # SPS: κ_AA = κ_BB at initialisation, κ_AB = κ_BA = 1 − κ_AA
     dropout: float = 0.5  # AlexNet fc6/fc7 dropout of the age branch (SPS)
-    age_dropout: float = 0.7  # dropout on the final age layer
+    age_dropout: float = 0.5  # dropout on the final age layer (the paper: 0.7)
     pretrained_weights: str | None = None  # torchvision AlexNet state dict for the age branch (SPS)
     age_branch_init: str = (
         "recon3d"  # SPS, without pretrained_weights: recon3d (the 3D subnet's AlexNet) | random
