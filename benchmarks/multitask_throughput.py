@@ -1,5 +1,5 @@
-"""Training throughput (samples/s) of the appearance subnet, HPS and SPS: forward, loss, backward and
-optimizer step on a batch of face-sized inputs, as the pipelines train them.
+"""Training throughput (samples/s) of the appearance subnet, HPS and SPS: the training engine's epoch loop
+(forward, loss, backward, optimizer step) on face-sized inputs, as the pipelines train them.
 
     .venv/bin/python benchmarks/multitask_throughput.py [--batch 32] [--steps 8] [--device cpu|cuda] [--amp]
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 
 from agelab.losses.age import age_distance_loss
 from agelab.losses.multitask import MultiTaskObjective
@@ -23,6 +23,7 @@ from agelab.models.multitask import BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.procedural import build_procedural_model
 from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
+from agelab.training.engine import train_one_epoch
 
 
 def _targets(batch: int, size: int) -> dict[str, torch.Tensor]:
@@ -36,47 +37,46 @@ def _targets(batch: int, size: int) -> dict[str, torch.Tensor]:
     }
 
 
+class _RepeatedBatch(Dataset):
+    """``batches`` copies of one batch of samples: speed does not depend on content."""
+
+    def __init__(self, batch: int, size: int, batches: int):
+        self.images = torch.randn(batch, 3, size, size)
+        self.targets = _targets(batch, size)
+        self.length = batch * batches
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int):
+        i = index % len(self.images)
+        return self.images[i], {k: v[i] for k, v in self.targets.items()}
+
+
 def measure(name: str, batch: int, size: int, steps: int, device: torch.device, amp: bool) -> float:
+    """Samples/s of the training engine's own epoch loop (:func:`train_one_epoch`) after a warm-up epoch."""
     torch.manual_seed(0)
-    images = torch.randn(batch, 3, size, size, device=device)
-    targets = {k: v.to(device) for k, v in _targets(batch, size).items()}
     if name == "appearance":
-        model = appearance_subnet(0, 80).to(device).train()
+        model = appearance_subnet(0, 80)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
-        def loss_fn() -> torch.Tensor:
-            return age_distance_loss(model(images).float(), targets["age"], 0, 0.2)
+        def loss_fn(logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
+            return age_distance_loss(logits.float(), targets["age"], 0, 0.2)
     else:
         net = (sps_net if name == "sps" else hps_net)(0, 80, recon3d={"translation": [0.0, 0.0, 900.0]})
-        model = BothOutputs(net).to(device).train()
+        model = BothOutputs(net)
         optimizer = make_optimizer(net, MultiTaskConfig(sharing=name))
         fit = FitObjective(build_procedural_model().model, Camera.for_image(size), FitWeights())
-        objective = MultiTaskObjective(fit, w=0.3, min_age=0, lambda_dist=0.2)
-
-        def loss_fn() -> torch.Tensor:
-            return objective(model(images), targets)
-
+        loss_fn = MultiTaskObjective(fit, w=0.3, min_age=0, lambda_dist=0.2)
+    model.to(device)
     scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
-    times = []
-    for step in range(steps + 2):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=scaler is not None):
-            loss = loss_fn()
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if step >= 2:  # two warm-up steps
-            times.append(time.perf_counter() - start)
-    return batch * len(times) / sum(times)
+    rate = 0.0
+    for epoch, batches in enumerate((2, steps)):  # warm-up epoch, then the timed one
+        loader = DataLoader(_RepeatedBatch(batch, size, batches), batch_size=batch)
+        rate = train_one_epoch(
+            model, loss_fn, optimizer, loader, device, epoch, scaler=scaler, show_progress=False
+        )["samples_per_s"]
+    return rate
 
 
 def main() -> None:

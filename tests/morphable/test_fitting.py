@@ -2,7 +2,7 @@ import dataclasses
 
 import torch
 
-from agelab.losses.reconstruction import srgb_to_linear
+from agelab.colour import srgb_to_linear
 from agelab.morphable.camera import Camera, rotation_angle_degrees
 from agelab.morphable.fitting import fit_to_image, neutral_params
 from agelab.morphable.procedural import build_procedural_model

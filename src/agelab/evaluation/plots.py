@@ -86,6 +86,7 @@ def reconstruction_overlays(
     ``pixels`` ``(F, N, 2)``, ``depths`` ``(F, N)`` and linear-RGB ``colours`` ``(F, N, 3)`` are the image
     formation's per-vertex outputs; the mesh is z-buffered with :func:`agelab.morphable.rasterize`.
     """
+    from agelab.colour import linear_to_srgb
     from agelab.morphable.rasterize import rasterize
 
     count = len(images)
@@ -94,8 +95,7 @@ def reconstruction_overlays(
         height, width = image.shape[:2]
         frags = rasterize(pixels[k], depths[k], triangles, height, width)
         overlay = image.astype(np.float64) / 255
-        shaded = np.clip(frags.interpolate(colours[k], triangles), 0, 1)
-        srgb = np.where(shaded <= 0.0031308, 12.92 * shaded, 1.055 * shaded ** (1 / 2.4) - 0.055)
+        srgb = linear_to_srgb(frags.interpolate(colours[k], triangles))
         overlay[frags.mask] = 0.15 * overlay[frags.mask] + 0.85 * srgb
         axes[0, k].imshow(image)
         axes[1, k].imshow(overlay)
@@ -106,5 +106,32 @@ def reconstruction_overlays(
     figure.suptitle(
         title or "3D reconstructions: input (top), predicted model projected on it (bottom)", fontsize=9
     )
+    figure.tight_layout()
+    return figure
+
+
+def kappa_curves(history: list[dict], stitch_names: tuple[str, ...] = ()) -> Figure:
+    """κ_AA, κ_AB, κ_BA, κ_BB of every cross-stitch unit per epoch, from the history entries
+    ``kappa<i>_<aa|ab|ba|bb>``."""
+    stitches = sorted({int(k[5:].split("_")[0]) for h in history for k in h if k.startswith("kappa")})
+    figure, axes = plt.subplots(
+        1, max(len(stitches), 1), figsize=(2.6 * max(len(stitches), 1), 2.8), squeeze=False
+    )
+    if not stitches:
+        axes[0, 0].text(0.5, 0.5, "no cross-stitch units (hard sharing)", ha="center", va="center")
+        axes[0, 0].axis("off")
+    for ax, i in zip(axes[0], stitches, strict=False):
+        rows = [h for h in history if f"kappa{i}_aa" in h]
+        for name in ("aa", "ab", "ba", "bb"):
+            ax.plot(
+                [h["epoch"] for h in rows],
+                [h[f"kappa{i}_{name}"] for h in rows],
+                marker="o",
+                label=f"κ_{name.upper()}",
+            )
+        ax.set(title=f"after {stitch_names[i] if i < len(stitch_names) else i}", xlabel="epoch")
+    if stitches:
+        axes[0, 0].legend(fontsize=7)
+    figure.suptitle("cross-stitch κ per epoch (A = 3D, B = appearance)", fontsize=9)
     figure.tight_layout()
     return figure

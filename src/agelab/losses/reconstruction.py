@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -102,13 +101,6 @@ def fit_loss(
         + terms["regularisation"]
     )
     return terms
-
-
-def srgb_to_linear(srgb: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
-    """Inverse sRGB transfer function for values in [0, 1]: photos are sRGB, Eq. 5 is linear."""
-    if isinstance(srgb, np.ndarray):
-        return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
-    return torch.where(srgb <= 0.04045, srgb / 12.92, ((srgb.clamp_min(0) + 0.055) / 1.055) ** 2.4)
 
 
 class FitObjective:

@@ -24,6 +24,10 @@ from agelab.models.recon3d import Recon3DSubnet
 logger = logging.getLogger(__name__)
 
 
+#: where SoftSharingNet's cross-stitch units sit, in order
+STITCH_NAMES = ("pool1", "pool2", "pool5", "fc6", "fc7")
+
+
 class CrossStitch(nn.Module):
     """Eq. 13: ``[x̃_A; x̃_B] = κ [x_A; x_B]`` with one 2×2 κ for every activation of a layer pair,
     initialised κ_AA = κ_BB = ``kappa_same``, κ_AB = κ_BA = 1 − ``kappa_same``."""

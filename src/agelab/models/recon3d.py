@@ -21,12 +21,11 @@ from torch import nn
 
 from agelab.models.alexnet import AlexNetBackbone, load_alexnet_weights
 from agelab.models.bundle import register_architecture
-from agelab.morphable.camera import rotation_matrix
+from agelab.morphable.camera import HEAD_TO_CAMERA, rotation_matrix
 from agelab.morphable.model import MorphableParams
 
 logger = logging.getLogger(__name__)
 
-_HEAD_TO_CAMERA = torch.tensor([1.0, -1.0, -1.0])
 #: what one unit of network output means for each part of z
 OUTPUT_SCALES = {"alpha": 1.0, "beta": 1.0, "delta": 1.0, "gamma": 0.2, "omega": 0.5}
 TRANSLATION_SCALE = (30.0, 30.0, 150.0)  # mm: x, y, depth
@@ -74,7 +73,7 @@ class Recon3DSubnet(nn.Module):
         """Linear layer output -> z (scale, mean-face offset and centre-based τ of the module docstring)."""
         z = raw.float() * self.z_scale + self.z_offset
         omega, centre_camera = z[:, -6:-3], z[:, -3:]
-        rotated = (rotation_matrix(omega) @ self.rotation_centre).mul(_HEAD_TO_CAMERA.to(z))
+        rotated = (rotation_matrix(omega) @ self.rotation_centre).mul(HEAD_TO_CAMERA.to(z))
         return torch.cat([z[:, :-3], centre_camera - rotated], dim=1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

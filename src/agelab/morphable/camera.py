@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-_HEAD_TO_CAMERA = torch.tensor([1.0, -1.0, -1.0])
+#: the head frame (y up, z out of the face) turned 180° about x into the camera frame (y down, z forward)
+HEAD_TO_CAMERA = torch.tensor([1.0, -1.0, -1.0])
 
 
 def rotation_matrix(omega: torch.Tensor) -> torch.Tensor:
@@ -76,7 +77,7 @@ class Camera:
 def to_camera_space(points: torch.Tensor, omega: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
     """``R(ω) G + τ`` expressed in the camera frame (x right, y down, z forward), ``(B, N, 3)``."""
     rotated = points @ rotation_matrix(omega).transpose(1, 2)
-    return rotated * _HEAD_TO_CAMERA.to(points) + tau.unsqueeze(1)
+    return rotated * HEAD_TO_CAMERA.to(points) + tau.unsqueeze(1)
 
 
 def project(points_camera: torch.Tensor, camera: Camera) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -24,9 +25,11 @@ class MorphableModelConfig:
     length_unit: str = "auto"  # auto | mm | um | cm | m
 
 
+@functools.lru_cache(maxsize=2)
 def load_morphable_model(config: MorphableModelConfig) -> MorphableModel:
     """The model ``config`` names; with ``kind: auto`` and no BFM file, say where it goes and use the
-    built-in stand-in (results on it must be reported as such)."""
+    built-in stand-in (results on it must be reported as such). Cached: a run's training, evaluation and
+    plotting nodes share one read of the file (callers never modify the model)."""
     from pathlib import Path
 
     if config.kind not in KINDS:

@@ -14,7 +14,7 @@ import torch
 
 from agelab.faces.detection import LANDMARKS_48
 from agelab.losses.reconstruction import FitWeights, fit_loss, landmark_loss
-from agelab.morphable.camera import Camera
+from agelab.morphable.camera import HEAD_TO_CAMERA, Camera
 from agelab.morphable.image_formation import form_image
 from agelab.morphable.model import MorphableModel, MorphableParams
 
@@ -55,7 +55,7 @@ def place_mean_face(model: MorphableModel, camera: Camera, landmarks: torch.Tens
     depth = camera.focal * mean_spread / spread  # distance of the landmark centroid
     principal = torch.tensor([camera.cx, camera.cy], dtype=landmarks.dtype)
     xy = (centroid - principal) * depth.unsqueeze(-1) / camera.focal
-    head_centroid = mean_points.mean(0) * torch.tensor([1.0, -1.0, -1.0])  # in camera axes
+    head_centroid = mean_points.mean(0) * HEAD_TO_CAMERA  # in camera axes
     tau = torch.cat([xy, depth.unsqueeze(-1)], -1) - head_centroid.to(landmarks.dtype)
     return tau
 

@@ -11,11 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from agelab.morphable.camera import Camera, project, rotation_matrix, to_camera_space
+from agelab.morphable.camera import HEAD_TO_CAMERA, Camera, project, rotation_matrix, to_camera_space
 from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.shading import shade, vertex_normals
-
-_HEAD_TO_CAMERA = torch.tensor([1.0, -1.0, -1.0])
 
 
 @dataclass
@@ -45,7 +43,7 @@ def form_image(model: MorphableModel, params: MorphableParams, camera: Camera) -
     colours = shade(reflectance, normals_view, params.gamma)  # Eq. 5
     with torch.no_grad():
         # a vertex faces the camera when its normal points against the ray from the camera to it
-        normals_camera = normals_view * _HEAD_TO_CAMERA.to(normals_view)
+        normals_camera = normals_view * HEAD_TO_CAMERA.to(normals_view)
         visible = (normals_camera * points_camera).sum(-1) < 0
     return Formation(
         points_camera=points_camera,

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
+from agelab.colour import linear_to_srgb
 from agelab.morphable.camera import Camera, euler_to_omega, project, rotation_matrix, to_camera_space
 from agelab.morphable.procedural import ProceduralFaceModel, build_procedural_model
 from agelab.morphable.rasterize import rasterize
@@ -96,11 +97,6 @@ def _ellipse(size: int, centre: np.ndarray, radii: tuple[float, float], angle: f
     c, s = math.cos(angle), math.sin(angle)
     u, v = c * dx + s * dy, -s * dx + c * dy
     return (u / radii[0]) ** 2 + (v / radii[1]) ** 2 < 1
-
-
-def _to_srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(linear, 0, 1)
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
 def render_face(
@@ -187,7 +183,7 @@ def render_face(
     s = config.supersample
     image = image.reshape(config.image_size, s, config.image_size, s, 3).mean((1, 3))
     image = image + rng.normal(scale=0.008, size=image.shape)
-    srgb = (_to_srgb(image) * 255 + 0.5).astype(np.uint8)
+    srgb = (linear_to_srgb(image) * 255 + 0.5).astype(np.uint8)
     pil = Image.fromarray(srgb)
     if rng.random() < 0.3:
         pil = pil.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 0.8))))

@@ -15,10 +15,10 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from agelab.colour import srgb_to_linear
 from agelab.config import ConfigError
 from agelab.faces.crops import to_crop_coordinates
 from agelab.faces.detection import MIRROR_68
-from agelab.losses.reconstruction import srgb_to_linear
 from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, FaceCropDataset
 
 _MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)

@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -18,12 +17,12 @@ from agelab.config import ConfigError, from_mapping
 from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
-from agelab.evaluation.plots import learning_curves, predicted_vs_true
+from agelab.evaluation.plots import kappa_curves, learning_curves, predicted_vs_true
 from agelab.losses.age import expected_age
 from agelab.losses.multitask import MultiTaskObjective
 from agelab.losses.reconstruction import FitObjective, FitWeights
 from agelab.models.bundle import ModelBundle
-from agelab.models.multitask import BothOutputs, hps_net, sps_net
+from agelab.models.multitask import STITCH_NAMES, BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
 from agelab.training.checkpoints import run_fingerprint
@@ -222,7 +221,6 @@ def _epoch_logger(sharing: str, net: torch.nn.Module, objective: MultiTaskObject
 
 
 _KAPPA_ENTRIES = {"aa": (0, 0), "ab": (0, 1), "ba": (1, 0), "bb": (1, 1)}
-STITCH_NAMES = ("pool1", "pool2", "pool5", "fc6", "fc7")
 
 
 def evaluate_multitask_model(
@@ -248,34 +246,8 @@ def plot_multitask(predictions: pd.DataFrame, history: list[dict]) -> tuple[Figu
     return (
         predicted_vs_true(predictions["predicted_age"].to_numpy(), predictions["true_age"].to_numpy()),
         learning_curves(history),
-        kappa_curves(history),
+        kappa_curves(history, STITCH_NAMES),
     )
-
-
-def kappa_curves(history: list[dict]) -> Figure:
-    """κ_AA, κ_AB, κ_BA, κ_BB of every cross-stitch unit per epoch."""
-    stitches = sorted({int(k[5:].split("_")[0]) for h in history for k in h if k.startswith("kappa")})
-    figure, axes = plt.subplots(
-        1, max(len(stitches), 1), figsize=(2.6 * max(len(stitches), 1), 2.8), squeeze=False
-    )
-    if not stitches:
-        axes[0, 0].text(0.5, 0.5, "no cross-stitch units (hard sharing)", ha="center", va="center")
-        axes[0, 0].axis("off")
-    for ax, i in zip(axes[0], stitches, strict=False):
-        rows = [h for h in history if f"kappa{i}_aa" in h]
-        for name in _KAPPA_ENTRIES:
-            ax.plot(
-                [h["epoch"] for h in rows],
-                [h[f"kappa{i}_{name}"] for h in rows],
-                marker="o",
-                label=f"κ_{name.upper()}",
-            )
-        ax.set(title=f"after {STITCH_NAMES[i] if i < len(STITCH_NAMES) else i}", xlabel="epoch")
-    if stitches:
-        axes[0, 0].legend(fontsize=7)
-    figure.suptitle("cross-stitch κ per epoch (A = 3D, B = appearance)", fontsize=9)
-    figure.tight_layout()
-    return figure
 
 
 def write_multitask_model_card(

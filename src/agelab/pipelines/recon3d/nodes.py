@@ -27,7 +27,7 @@ from agelab.faces.detection import LANDMARKS_48
 from agelab.losses.reconstruction import FitObjective, FitWeights
 from agelab.models.bundle import ModelBundle
 from agelab.models.recon3d import recon3d_subnet
-from agelab.morphable.camera import Camera
+from agelab.morphable.camera import HEAD_TO_CAMERA, Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
 from agelab.morphable.fitting import place_mean_face
 from agelab.morphable.image_formation import form_image
@@ -106,7 +106,7 @@ def train_recon3d_subnet(
     # the mean face placed where the average training face is: the subnet's starting face centre
     centre = morphable.mean_shape[morphable.landmark_indices[list(LANDMARKS_48)]].mean(0)
     tau = place_mean_face(morphable, camera, train_set.landmarks).mean(0)
-    translation = tau + centre * torch.tensor([1.0, -1.0, -1.0])
+    translation = tau + centre * HEAD_TO_CAMERA
     kwargs = {
         **dataclasses.asdict(config.model),
         "translation": [round(float(t), 3) for t in translation],
