@@ -59,3 +59,35 @@ def test_utkface_model_does_not_overwrite_the_default_one():
     utk = loader()["catalog"]["appearance_model"]
     assert base["type"] == utk["type"] == "agelab.datasets.ModelBundleDataset"
     assert base["filepath"] != utk["filepath"] and "utkface" in utk["filepath"]
+
+
+@pytest.mark.parametrize("env, runs", [("base", 8), ("paper", 22)])
+def test_compare_plan_from_the_real_configuration(env, runs):
+    from agelab.experiments.grid import MODELS, compare_config, plan_runs
+
+    params = loader(env)["parameters"]
+    plan = plan_runs(compare_config(params["compare"]), {m: params[m] for m in MODELS})
+    assert len(plan.variants) == runs  # base: 2 seeds x 3 + 2 sweep points; paper: 5 x 3 + 4 + 3
+
+
+def test_runtime_parameters_shape_the_compare_pipeline(monkeypatch):
+    """``kedro run --params compare.seeds=[0,1,2]`` adds runs: the registry reads the run's configuration."""
+    from kedro.framework.project import pipelines
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from agelab import hooks
+
+    monkeypatch.chdir(PROJECT_ROOT)
+    bootstrap_project(PROJECT_ROOT)
+    try:
+        with KedroSession.create(
+            project_path=PROJECT_ROOT, runtime_params={"compare": {"seeds": [0, 1, 2]}}
+        ) as s:
+            s.load_context()
+            pipelines.set_requested(["compare_only"])
+            trained = {n.name for n in pipelines["compare_only"].nodes if n.name.endswith(".train")}
+    finally:
+        monkeypatch.setattr(hooks, "_config_loader", None)
+        pipelines.set_requested(None)
+    assert {"compare.sps_seed2.train", "compare.appearance_seed2.train", "compare.hps_w_0p7.train"} <= trained

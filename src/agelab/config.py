@@ -57,6 +57,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         return value
     if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
         return from_mapping(hint, value, where=where)
+    if origin is dict and isinstance(value, Mapping):
+        args = typing.get_args(hint)
+        inner = args[1] if len(args) == 2 else None
+        return {k: _coerce(inner, v, f"{where}.{k}") for k, v in value.items()}
     if origin is tuple and isinstance(value, list | tuple):
         args = typing.get_args(hint)
         inner = args[0] if args else None

@@ -8,9 +8,11 @@ pipeline named on the command line there, and the composed entries need their pa
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline
+from kedro.pipeline import Pipeline, node
 
-from agelab.pipelines import appearance, data, multitask, recon3d
+from agelab.config import ConfigError
+from agelab.pipelines import appearance, compare, data, multitask, recon3d
+from agelab.pipelines.compare.plan import load_plan
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -29,4 +31,23 @@ def register_pipelines() -> dict[str, Pipeline]:
         "sps": sps,
         "hps_only": multitask.create_pipeline("hps"),  # on an existing model input and 3D subnet
         "sps_only": multitask.create_pipeline("sps"),
+        "compare": data_pipeline + recon3d_pipeline + _compare_pipeline(),
+        "compare_only": _compare_pipeline(),  # on an existing model input and 3D subnet
     }
+
+
+def _compare_pipeline() -> Pipeline:
+    """The compare pipeline as configured; a configuration error becomes a one-node pipeline that raises
+    it when compare is run, so the other pipelines stay usable."""
+    try:
+        config, plan = load_plan()
+    except ConfigError as exc:
+        message = str(exc)
+
+        def report_configuration_error(_compare: dict) -> None:
+            raise ConfigError(message)
+
+        return Pipeline(
+            [node(report_configuration_error, "params:compare", None, name="compare_configuration")]
+        )
+    return compare.create_pipeline(config, plan)

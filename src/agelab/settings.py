@@ -13,3 +13,8 @@ CONFIG_LOADER_ARGS = {
     # ${env:NAME, default} reads an environment variable (e.g. AGELAB_UTKFACE_DIR) in any config file
     "custom_resolvers": {"env": lambda name, default=None: os.environ.get(name, default)},
 }
+
+# the compare pipeline's shape (seeds, sweeps, cross-dataset sets) is read from the run's configuration
+from agelab.hooks import ProjectConfigHook  # noqa: E402
+
+HOOKS = (ProjectConfigHook(),)

@@ -17,42 +17,44 @@ RAW_DATASETS = (
 )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(parameters: str = "params:data", **kwargs) -> Pipeline:
+    """``parameters``: where the nodes read ``data`` settings (the cross-dataset evaluation of the compare
+    pipeline feeds its own, derived ones)."""
     return pipeline(
         [
             node(
                 nodes.render_synthetic_face_set,
-                "params:data",
+                parameters,
                 "raw_synthetic",
                 name="render_synthetic_face_set",
             ),
             node(
                 nodes.build_face_index,
-                {"params": "params:data", **{k: f"raw_{k}" for k in RAW_DATASETS}},
+                {"params": parameters, **{k: f"raw_{k}" for k in RAW_DATASETS}},
                 ["face_index", "read_report"],
                 name="build_face_index",
             ),
             node(
                 nodes.analyse_face_images,
-                ["face_index", "face_cache", "params:data"],
+                ["face_index", "face_cache", parameters],
                 "face_analysis",
                 name="analyse_face_images",
             ),
             node(
                 nodes.clean_face_index,
-                ["face_index", "face_analysis", "params:data"],
+                ["face_index", "face_analysis", parameters],
                 ["clean_faces", "cleaning_report"],
                 name="clean_face_index",
             ),
             node(
                 nodes.split_face_index,
-                ["clean_faces", "params:data"],
+                ["clean_faces", parameters],
                 ["model_input_faces", "split_report"],
                 name="split_face_index",
             ),
             node(
                 nodes.plot_sample_grid,
-                ["model_input_faces", "face_cache", "params:data"],
+                ["model_input_faces", "face_cache", parameters],
                 "sample_grid",
                 name="plot_sample_grid",
             ),

@@ -4,7 +4,6 @@ self-supervised pre-training of the 3D subnet (Savov et al. §3.1) and its evalu
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from agelab.evaluation.reconstruction import (
     pose_errors,
     pose_report,
 )
+from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
 from agelab.faces.detection import LANDMARKS_48
 from agelab.losses.reconstruction import FitObjective, FitWeights
 from agelab.models.bundle import ModelBundle
@@ -34,7 +34,7 @@ from agelab.morphable.image_formation import form_image
 from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
 from agelab.training.checkpoints import run_fingerprint
-from agelab.training.engine import TrainConfig, evaluate, fit, make_loader, resolve_device
+from agelab.training.engine import TrainConfig, fit, resolve_device
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
     crop_landmarks,
@@ -184,12 +184,7 @@ def _mlflow_epoch_logger(objective: FitObjective):
 def _predict(
     bundle: ModelBundle, faces: pd.DataFrame, config: Recon3DConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Code vectors z ``(F, 257)`` and dlib landmarks ``(F, 68, 2)`` for ``faces``."""
-    model = bundle.build().to(resolve_device(config.training.device))
-    device = next(model.parameters()).device
-    dataset = FaceReconstructionDataset(faces, crop_size=bundle.crop_size, image_size=bundle.image_size)
-    loader = make_loader(dataset, config.training, train=False)
-    return evaluate(model, lambda net, images: net(images), loader, device, target_key="landmarks")
+    return predict_codes(bundle, faces, config.training)
 
 
 def _formation_numpy(morphable: MorphableModel, z: np.ndarray, camera: Camera, chunk: int = 64):
@@ -203,21 +198,6 @@ def _formation_numpy(morphable: MorphableModel, z: np.ndarray, camera: Camera, c
             depths.append(f.points_camera[..., 2].numpy())
             colours.append(f.colours.numpy())
     return np.concatenate(pixels), np.concatenate(depths), np.concatenate(colours)
-
-
-def _truth(faces: pd.DataFrame) -> pd.DataFrame | None:
-    """Rendering ground truth (synthetic faces): omega, delta, yaw from the face index's attributes."""
-    rows = [json.loads(a) if isinstance(a, str) and a else {} for a in faces["attributes"]]
-    if not rows or not all("omega" in r and "delta" in r for r in rows):
-        return None
-    return pd.DataFrame(
-        {
-            "omega": [np.asarray(r["omega"], float) for r in rows],
-            "delta": [np.asarray(r["delta"], float) for r in rows],
-            "yaw": [float(r["yaw"]) for r in rows],
-        },
-        index=faces.index,
-    )
 
 
 def evaluate_recon3d_subnet(
@@ -268,8 +248,8 @@ def evaluate_recon3d_subnet(
     for i, name in enumerate(EXPRESSION_NAMES):
         predictions[f"expr_{name}"] = params_pred.delta[:, i].numpy()
 
-    truth = _truth(test_faces)
-    train_truth = _truth(split_with_landmarks(model_input, "train"))
+    truth = rendering_truth(test_faces)
+    train_truth = rendering_truth(split_with_landmarks(model_input, "train"))
     if truth is not None and train_truth is not None:
         true_landmarks = crop_landmarks(
             test_faces, "landmarks", bundle.crop_size, bundle.image_size, dlib=False

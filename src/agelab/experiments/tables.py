@@ -1,0 +1,166 @@
+"""The paper's result tables from run summaries and per-image errors (Savov et al. Tables 2–5).
+
+A *run summary* is one dict per training run: ``variant, model, seed, sweep, sweep_value, test_mae,
+best_val_mae, best_epoch, mlflow_run_id, train_seconds``. Per-image errors of a model are the absolute
+errors averaged over its seeded runs, so a paired test compares the models, not two particular seeds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from agelab.evaluation.significance import compare_paired, compare_runs, format_p_value
+
+MODEL_TITLES = {
+    "appearance": "Appearance subnet (standalone)",
+    "hps": "HPS (appearance + 3D reconstruction subnets)",
+    "sps": "SPS (appearance + 3D reconstruction subnets)",
+}
+
+
+def summaries_frame(summaries: Iterable[Mapping]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(summaries))
+    if frame.empty:
+        raise ValueError("no run summaries to tabulate")
+    return frame
+
+
+def repeated_runs_table(
+    summaries: pd.DataFrame, models: Sequence[str], reference: str = "appearance"
+) -> pd.DataFrame:
+    """Table 4: mean ± std (ddof 1) of the best-epoch test MAE over the seeded runs of each model, with
+    the test against the reference model's runs (see :func:`compare_runs`)."""
+    runs = summaries[summaries["sweep"].fillna("") == ""]
+    rows = []
+    for model in models:
+        mae = runs.loc[runs["model"] == model, "test_mae"].to_numpy(float)
+        row = {
+            "model": model,
+            "method": MODEL_TITLES.get(model, model),
+            "runs": len(mae),
+            "mae_mean": float(mae.mean()) if len(mae) else np.nan,
+            "mae_std": float(mae.std(ddof=1)) if len(mae) > 1 else np.nan,
+            "mae_min": float(mae.min()) if len(mae) else np.nan,
+            "mae_max": float(mae.max()) if len(mae) else np.nan,
+        }
+        ref = runs.loc[runs["model"] == reference, "test_mae"].to_numpy(float)
+        if model != reference and len(mae) > 1 and len(ref) > 1:
+            test = compare_runs(ref, mae)
+            row.update(test=test.test, p_value=test.p_value, normality=test.normality)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pairwise_tests(summaries: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """Every model pair on the seeded runs: Shapiro–Wilk per sample, then Welch's t (or Mann–Whitney U)."""
+    runs = summaries[summaries["sweep"].fillna("") == ""]
+    rows = []
+    for a, b in itertools.combinations(models, 2):
+        mae_a = runs.loc[runs["model"] == a, "test_mae"].to_numpy(float)
+        mae_b = runs.loc[runs["model"] == b, "test_mae"].to_numpy(float)
+        if len(mae_a) < 2 or len(mae_b) < 2:
+            continue
+        rows.append({"a": a, "b": b, **compare_runs(mae_a, mae_b).to_dict()})
+    return pd.DataFrame(rows)
+
+
+def sweep_table(
+    summaries: pd.DataFrame, points: Sequence[tuple[float, str]], reference_mae: float, label: str
+) -> pd.DataFrame:
+    """Table 2 / 3: the reference row, then the test MAE per swept value (one run each, as the paper)."""
+    by_variant = summaries.set_index("variant")
+    rows = [{"setting": "Appearance subnet", label: np.nan, "mae": reference_mae, "variant": ""}]
+    for value, variant in points:
+        rows.append(
+            {
+                "setting": f"{label} = {value:g}",
+                label: value,
+                "mae": float(by_variant.at[variant, "test_mae"]),
+                "variant": variant,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def per_image_errors(predictions: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Seed-averaged absolute error per image (key ``image_path``) of one model's runs on one test set;
+    the runs must have predicted the same images."""
+    if not predictions:
+        raise ValueError("no predictions")
+    first = predictions[0].set_index("image_path")
+    errors = np.stack(
+        [p.set_index("image_path").loc[first.index, "absolute_error"].to_numpy(float) for p in predictions]
+    )
+    return pd.DataFrame(
+        {
+            "image_path": first.index,
+            "crop_path": first["crop_path"].to_numpy(),
+            "true_age": first["true_age"].to_numpy(float),
+            "predicted_age": np.mean(
+                [
+                    p.set_index("image_path").loc[first.index, "predicted_age"].to_numpy(float)
+                    for p in predictions
+                ],
+                axis=0,
+            ),
+            "absolute_error": errors.mean(axis=0),
+        }
+    )
+
+
+def cross_dataset_table(
+    errors: Mapping[str, Mapping[str, pd.DataFrame]], reference: str, model: str
+) -> pd.DataFrame:
+    """Table 5: MAE per model (rows) and dataset (columns) with the paired test of ``model`` against
+    ``reference`` on each dataset's images. ``errors[dataset][model]`` from :func:`per_image_errors`."""
+    rows = []
+    for dataset, by_model in errors.items():
+        ref, mod = by_model[reference], by_model[model]
+        merged = ref.merge(mod, on="image_path", suffixes=("_ref", "_mod"))
+        test = compare_paired(merged["absolute_error_ref"], merged["absolute_error_mod"])
+        rows.append(
+            {
+                "dataset": dataset,
+                "images": len(merged),
+                f"mae_{reference}": float(merged["absolute_error_ref"].mean()),
+                f"mae_{model}": float(merged["absolute_error_mod"].mean()),
+                "difference": test.mean_difference,
+                "paired_t_p": test.p_value,
+                "wilcoxon_p": test.alternative_p_value,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def markdown_table(
+    frame: pd.DataFrame, columns: Mapping[str, str], formats: Mapping[str, str] | None = None
+) -> str:
+    """A GitHub Markdown table of ``columns`` (name -> header); numbers by ``formats`` (name -> format
+    spec, or ``"p"`` for p-values), NaN as an en dash."""
+    formats = dict(formats or {})
+    lines = ["| " + " | ".join(columns.values()) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for _, row in frame.iterrows():
+        cells = []
+        for name in columns:
+            value = row.get(name, np.nan)
+            spec = formats.get(name)
+            if isinstance(value, float | np.floating) and not np.isfinite(value):
+                cells.append("–")
+            elif spec == "p":
+                cells.append(format_p_value(float(value)))
+            elif spec and isinstance(value, int | float | np.integer | np.floating):
+                cells.append(format(value, spec))
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def mean_std(mean: float, std: float) -> str:
+    if not np.isfinite(mean):
+        return "–"
+    return f"{mean:.2f} ± {std:.2f}" if np.isfinite(std) else f"{mean:.2f}"

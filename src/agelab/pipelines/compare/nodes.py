@@ -1,0 +1,395 @@
+"""Thin nodes of the compare pipeline (Savov et al. §5) over :mod:`agelab.experiments` and
+:mod:`agelab.evaluation`. Each training run trains through the model's own pipeline node function, in a
+child MLflow run of the pipeline's run."""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from agelab.atomic import atomic_write_bytes
+from agelab.config import ConfigError, from_mapping
+from agelab.evaluation.age_predictions import predict_test_ages
+from agelab.evaluation.comparison_plots import group_bars, group_samples, improved_examples
+from agelab.evaluation.extremeness import (
+    equal_groups,
+    expression_extremeness,
+    group_differences,
+    pose_extremeness,
+)
+from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
+from agelab.evaluation.significance import compare_paired
+from agelab.experiments.grid import Variant, compare_config, get_dotted, merge_overrides, run_parameters
+from agelab.experiments.report import comparison_report
+from agelab.experiments.tables import (
+    cross_dataset_table,
+    pairwise_tests,
+    per_image_errors,
+    repeated_runs_table,
+    summaries_frame,
+    sweep_table,
+)
+from agelab.experiments.tracking import child_run, log_params
+from agelab.models.bundle import ModelBundle
+from agelab.morphable.model import MorphableParams
+from agelab.pipelines.appearance.nodes import (
+    AppearanceConfig,
+    evaluate_appearance_subnet,
+    train_appearance_subnet,
+)
+from agelab.pipelines.multitask.nodes import (
+    MultiTaskConfig,
+    evaluate_multitask_model,
+    train_multitask_model,
+)
+from agelab.preprocessing.face_cache import FaceCache
+from agelab.preprocessing.splitting import SplitConfig, age_group_bounds, assign_age_groups
+from agelab.training.checkpoints import run_fingerprint
+from agelab.training.engine import TrainConfig
+from agelab.training.reconstruction_data import split_with_landmarks
+
+logger = logging.getLogger(__name__)
+FINISHED_MODEL = "finished_model.pt"
+
+
+def variant_parameters(
+    model_params: dict[str, Any], compare_params: dict[str, Any], *, variant: Variant
+) -> dict:
+    """The model's parameters for this run (``compare.overrides``, the sweep value, the seed), checked by
+    the model's own configuration parser so a misspelt key stops the comparison before any training."""
+    params = run_parameters(model_params, compare_config(compare_params), variant)
+    where = f"{variant.model} parameters of compare run {variant.name}"
+    if variant.model == "appearance":
+        from_mapping(AppearanceConfig, params, where=where)
+    else:
+        from_mapping(MultiTaskConfig, params, where=where)
+    return params
+
+
+def check_runs(*run_params: dict[str, Any]) -> int:
+    """A barrier: every run's parameters were configured and checked (each by
+    :func:`variant_parameters`) before the first run trains, so a typo in the last run's settings does
+    not surface hours into the comparison. Returns the number of runs."""
+    return len(run_params)
+
+
+def _recon3d_backbone_file(recon3d: ModelBundle, folder: Path) -> Path:
+    """The 3D subnet's AlexNet as a torchvision-style state dict, the appearance run's starting point."""
+    state = {
+        k.removeprefix("backbone."): v for k, v in recon3d.state_dict.items() if k.startswith("backbone.")
+    }
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path = folder / "recon3d_alexnet.pt"
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def train_variant(
+    model_input: pd.DataFrame,
+    recon3d: ModelBundle,
+    checkpoints: Path,
+    checked_runs: int,
+    run_params: dict[str, Any],
+    compare_params: dict[str, Any],
+    data_params: dict[str, Any],
+    recon3d_params: dict[str, Any],
+    *,
+    variant: Variant,
+) -> ModelBundle:
+    """Train one run in a child MLflow run. Per run and settings: epoch checkpoints while it trains (an
+    interrupted comparison resumes the last epoch), then only the finished model, which a re-run reuses."""
+    config = compare_config(compare_params)
+    params = copy.deepcopy(run_params)
+    settings = (params, recon3d.info.get("best_val_landmark_error_px"), config.appearance_init)
+    run_dir = Path(checkpoints) / variant.name / run_fingerprint(model_input, *settings)
+    finished = run_dir / FINISHED_MODEL
+    if finished.is_file():
+        logger.info("compare: %s already trained with these settings, reusing %s", variant.name, finished)
+        return ModelBundle.load(finished)
+    if variant.model == "appearance" and config.appearance_init == "recon3d":
+        params.setdefault("model", {})["pretrained_weights"] = str(_recon3d_backbone_file(recon3d, run_dir))
+    tags = {"agelab.variant": variant.name, "agelab.model": variant.model, "agelab.seed": str(variant.seed)}
+    if variant.sweep:
+        tags["agelab.sweep"] = variant.sweep
+    start = time.perf_counter()
+    with child_run(f"compare.{variant.name}", tags=tags) as run_id:
+        log_params({"variant": variant.name, variant.model: params})
+        if variant.model == "appearance":
+            bundle, _ = train_appearance_subnet(model_input, run_dir, data_params, params)
+        else:
+            bundle, _ = train_multitask_model(
+                model_input, recon3d, run_dir, data_params, recon3d_params, params
+            )
+    bundle.info.update(
+        variant=variant.name,
+        mlflow_run_id=run_id,
+        train_seconds=time.perf_counter() - start,
+        appearance_init=config.appearance_init if variant.model == "appearance" else "",
+    )
+    bundle.save(finished)
+    if not config.keep_checkpoints:  # an SPS run's epoch checkpoints take ~1.8 GB; its model 0.5 GB
+        for path in run_dir.iterdir():
+            if path != finished:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return bundle
+
+
+def evaluate_variant(
+    bundle: ModelBundle, model_input: pd.DataFrame, run_params: dict[str, Any], *, variant: Variant
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Test-split predictions and the run's summary (test MAE at the best validation epoch)."""
+    evaluate = evaluate_appearance_subnet if variant.model == "appearance" else evaluate_multitask_model
+    predictions, report, _ = evaluate(bundle, model_input, run_params)
+    run_id = bundle.info.get("mlflow_run_id")
+    if run_id:
+        import mlflow
+
+        with child_run(f"compare.{variant.name}", run_id=run_id):
+            mlflow.log_metrics(
+                {"test_mae": report["mae"], "test_median_baseline_mae": report["median_baseline_mae"]}
+            )
+    summary = {
+        "variant": variant.name,
+        "model": variant.model,
+        "seed": variant.seed,
+        "sweep": variant.sweep,
+        "sweep_value": variant.sweep_value,
+        "test_mae": float(report["mae"]),
+        "best_val_mae": float(bundle.info.get("best_val_mae", np.nan)),
+        "best_epoch": int(bundle.info.get("best_epoch", -1)),
+        "epochs": int(run_params["training"]["epochs"]),
+        "train_seconds": float(bundle.info.get("train_seconds", np.nan)),
+        "mlflow_run_id": run_id or "",
+        "run_parameters": run_params,
+    }
+    return predictions, summary
+
+
+def tabulate_runs(
+    compare_params: dict[str, Any], *summaries: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run summaries, Table 4 (mean ± std over seeds, test vs the reference), all pairwise tests, and the
+    sweep tables (Tables 2, 3) in one frame with a ``sweep`` column."""
+    config = compare_config(compare_params)
+    frame = summaries_frame(summaries)
+    reference = config.groups.reference
+    table4 = repeated_runs_table(frame, config.models, reference)
+    pairs = pairwise_tests(frame, config.models)
+    reference_mae = float(table4.loc[table4["model"] == reference, "mae_mean"].iloc[0])
+    sweeps = []
+    for name, sweep in config.sweeps.items():
+        points = []
+        for value in sweep.values:
+            matches = [
+                s
+                for s in summaries
+                if s["model"] == sweep.model
+                and s["seed"] == config.sweep_seed
+                and get_dotted(s["run_parameters"], sweep.parameter, where=name) == value
+            ]
+            if not matches:
+                raise ConfigError(
+                    f"compare.sweeps.{name}: no run of {sweep.model} with {sweep.parameter}={value}"
+                )
+            points.append((value, sorted(matches, key=lambda s: s["sweep"] != name)[0]["variant"]))
+        table = sweep_table(frame, points, reference_mae, sweep.label or sweep.parameter)
+        table.insert(0, "sweep", name)
+        sweeps.append(table.rename(columns={sweep.label or sweep.parameter: "value"}))
+    sweep_results = pd.concat(sweeps, ignore_index=True) if sweeps else pd.DataFrame()
+    logger.info(
+        "compare: %s", "; ".join(f"{r.model} {r.mae_mean:.2f}±{r.mae_std:.2f}" for r in table4.itertuples())
+    )
+    return frame.drop(columns=["run_parameters"]), table4, pairs, sweep_results
+
+
+def predict_extremeness(
+    recon3d: ModelBundle, model_input: pd.DataFrame, recon3d_params: dict[str, Any]
+) -> pd.DataFrame:
+    """Per test face: pose and expression extremeness from the 3D subnet's ω and δ (§5.3), and from the
+    rendering ground truth where the faces have one (the synthetic set)."""
+    faces = split_with_landmarks(model_input, "test")
+    training = from_mapping(TrainConfig, recon3d_params.get("training"), where="recon3d.training")
+    z, _ = predict_codes(recon3d, faces, training)
+    params = MorphableParams.from_vector(torch.as_tensor(z))
+    frame = pd.DataFrame(
+        {
+            "image_path": faces["image_path"].to_numpy(),
+            "crop_path": faces["crop_path"].to_numpy(),
+            "pose_predicted": pose_extremeness(params.omega.numpy()),
+            "expression_predicted": expression_extremeness(params.delta.numpy()),
+        }
+    )
+    truth = rendering_truth(faces)
+    if truth is not None:
+        frame["pose_true"] = pose_extremeness(np.stack(truth["omega"].to_numpy()))
+        frame["expression_true"] = expression_extremeness(np.stack(truth["delta"].to_numpy()))
+    return frame
+
+
+def analyse_groups(
+    extremeness: pd.DataFrame,
+    compare_params: dict[str, Any],
+    face_cache: FaceCache,
+    *predictions: pd.DataFrame,
+    n_reference: int,
+) -> tuple[pd.DataFrame, dict[str, Any], Figure, Figure, Figure, Figure, Figure]:
+    """§5.3: per extremeness metric (and source: predicted, truth), equally sized groups with the mean
+    difference of per-image errors; the overall paired test; Figs. 3a/3b, 4a/4b and 5."""
+    config = compare_config(compare_params)
+    g = config.groups
+    reference = per_image_errors(list(predictions[:n_reference]))
+    model = per_image_errors(list(predictions[n_reference:]))
+    faces = extremeness.merge(
+        reference[["image_path", "true_age", "predicted_age", "absolute_error"]], on="image_path"
+    ).merge(
+        model[["image_path", "predicted_age", "absolute_error"]], on="image_path", suffixes=("_ref", "_mod")
+    )
+    overall = compare_paired(faces["absolute_error_ref"], faces["absolute_error_mod"]).to_dict()
+    overall.update(images=len(faces), mae_reference=float(faces["absolute_error_ref"].mean()))
+    overall["mae_model"] = float(faces["absolute_error_mod"].mean())
+    tables = []
+    for column in [c for c in extremeness.columns if c.startswith(("pose_", "expression_"))]:
+        table = group_differences(
+            faces[column].to_numpy(), faces["absolute_error_ref"], faces["absolute_error_mod"], g.groups
+        )
+        metric, source = column.split("_")
+        table.insert(0, "source", source)
+        table.insert(0, "metric", metric)
+        tables.append(table)
+    groups = pd.concat(tables, ignore_index=True)
+    figures = []
+    for metric in ("pose", "expression"):
+        table = groups[(groups["metric"] == metric) & (groups["source"] == "predicted")]
+        figures.append(
+            group_bars(table, metric=f"{metric} extremeness", reference=g.reference, model=g.model)
+        )
+    for metric in ("pose", "expression"):
+        column = f"{metric}_predicted"
+        sample = faces.assign(metric=faces[column])
+        figures.append(
+            group_samples(
+                sample,
+                equal_groups(faces[column].to_numpy(), g.groups),
+                face_cache.load_crop,
+                per_group=g.samples_per_group,
+                metric=f"{metric} extremeness",
+            )
+        )
+    figures.append(
+        improved_examples(
+            _most_improved_extremes(faces, g.groups, g.examples),
+            face_cache.load_crop,
+            reference=g.reference,
+            model=g.model,
+        )
+    )
+    logger.info(
+        "compare: %s − %s on %d test faces: %+.2f MAE (paired t p=%.3g)",
+        g.model,
+        g.reference,
+        len(faces),
+        overall["mean_difference"],
+        overall["p_value"],
+    )
+    return (groups, overall, *figures)
+
+
+def _most_improved_extremes(faces: pd.DataFrame, n_groups: int, n: int) -> pd.DataFrame:
+    """Fig. 5: faces in the most extreme pose or expression group, largest error reduction first."""
+    extreme = np.zeros(len(faces), bool)
+    for column in ("pose_predicted", "expression_predicted"):
+        extreme |= equal_groups(faces[column].to_numpy(), n_groups) == n_groups - 1
+    chosen = faces[extreme].assign(gain=lambda f: f["absolute_error_ref"] - f["absolute_error_mod"])
+    chosen = chosen.sort_values("gain", ascending=False).head(n)
+    return pd.DataFrame(
+        {
+            "crop_path": chosen["crop_path"],
+            "true_age": chosen["true_age"],
+            "predicted_reference": chosen["predicted_age_ref"],
+            "predicted_model": chosen["predicted_age_mod"],
+        }
+    )
+
+
+def cross_data_parameters(data_params: dict[str, Any], compare_params: dict[str, Any], *, name: str) -> dict:
+    """``data`` parameters of one cross-dataset evaluation set: the project's, with its overrides."""
+    config = compare_config(compare_params)
+    return merge_overrides(data_params, config.cross_datasets[name], where=f"compare.cross_datasets.{name}")
+
+
+def as_test_set(clean_faces: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
+    """Every cleaned face of a cross-dataset set is a test face (nothing of it was trained on)."""
+    if clean_faces.empty:
+        raise ConfigError("the cross-dataset set has no faces after cleaning; check its data overrides")
+    split = from_mapping(SplitConfig, data_params.get("split"), where="data.split")
+    faces = clean_faces.copy()
+    faces["split"] = "test"
+    ages = faces["age"].to_numpy()
+    faces["age_group"] = assign_age_groups(ages, age_group_bounds(ages, split.n_age_groups))
+    return faces
+
+
+def evaluate_cross_dataset(
+    test_faces: pd.DataFrame, compare_params: dict[str, Any], *bundles: ModelBundle, variants: tuple[str, ...]
+) -> pd.DataFrame:
+    """Per-image predictions of every cross-model run on one cross-dataset set (long format)."""
+    frames = []
+    ages = test_faces["age"].to_numpy()
+    for name, bundle in zip(variants, bundles, strict=True):
+        predictions, report = predict_test_ages(bundle, test_faces, ages, TrainConfig())
+        logger.info("compare: %s on %d cross-dataset faces: MAE %.2f", name, len(test_faces), report["mae"])
+        frames.append(predictions.assign(variant=name, model=name.rsplit("_seed", 1)[0]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def tabulate_cross_datasets(
+    compare_params: dict[str, Any], *predictions: pd.DataFrame, names: tuple[str, ...]
+):
+    """Table 5: MAE per model and cross-dataset set, with the paired test of model vs reference."""
+    config = compare_config(compare_params)
+    g = config.groups
+    errors = {}
+    for name, frame in zip(names, predictions, strict=True):
+        by_model = {m: [p for _, p in part.groupby("variant")] for m, part in frame.groupby("model")}
+        errors[name] = {m: per_image_errors(runs) for m, runs in by_model.items()}
+    return cross_dataset_table(errors, g.reference, g.model)
+
+
+def write_report(
+    compare_params: dict[str, Any],
+    runs: pd.DataFrame,
+    table4: pd.DataFrame,
+    pairs: pd.DataFrame,
+    sweeps: pd.DataFrame,
+    groups: pd.DataFrame,
+    overall: dict[str, Any],
+    table5: pd.DataFrame,
+) -> tuple[str, dict[str, dict[str, float]]]:
+    """The Markdown report laid out like the paper's §5, and its headline numbers as MLflow metrics."""
+    config = compare_config(compare_params)
+    report = comparison_report(config, runs, table4, pairs, sweeps, groups, overall, table5)
+    metrics = {}
+    for row in table4.itertuples():
+        metrics[f"compare.{row.model}.mae_mean"] = row.mae_mean
+        if np.isfinite(row.mae_std):
+            metrics[f"compare.{row.model}.mae_std"] = row.mae_std
+        p = getattr(row, "p_value", np.nan)
+        if np.isfinite(p):
+            metrics[f"compare.{row.model}.p_vs_{config.groups.reference}"] = p
+    metrics["compare.paired_test_p"] = overall["p_value"]
+    metrics["compare.paired_mae_difference"] = overall["mean_difference"]
+    for row in table5.itertuples():
+        metrics[f"compare.cross.{row.dataset}.difference"] = row.difference
+        metrics[f"compare.cross.{row.dataset}.paired_t_p"] = row.paired_t_p
+    return report, {k: {"value": float(v), "step": 0} for k, v in metrics.items() if np.isfinite(v)}

@@ -1,0 +1,136 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from agelab.experiments.grid import compare_config
+from agelab.experiments.report import comparison_report
+from agelab.experiments.tables import (
+    cross_dataset_table,
+    markdown_table,
+    pairwise_tests,
+    per_image_errors,
+    repeated_runs_table,
+    sweep_table,
+)
+
+
+def _summaries():
+    rows = []
+    maes = {"appearance": [5.86, 5.90, 5.82], "hps": [5.74, 5.78, 5.70], "sps": [5.47, 5.44, 5.50]}
+    for model, values in maes.items():
+        for seed, mae in enumerate(values):
+            rows.append(
+                {"variant": f"{model}_seed{seed}", "model": model, "seed": seed, "sweep": "", "test_mae": mae}
+            )
+    rows.append({"variant": "hps_w_0p7", "model": "hps", "seed": 0, "sweep": "hps_w", "test_mae": 5.83})
+    return pd.DataFrame(rows)
+
+
+def test_table4_mean_std_and_test_against_the_reference():
+    table = repeated_runs_table(_summaries(), ["appearance", "hps", "sps"])
+    row = table.set_index("model").loc["sps"]
+    assert row["runs"] == 3
+    assert row["mae_mean"] == pytest.approx(5.47)
+    assert row["mae_std"] == pytest.approx(np.std([5.47, 5.44, 5.50], ddof=1))
+    assert row["p_value"] < 1e-3
+    assert np.isfinite(table.set_index("model").loc["appearance", "mae_std"])
+    assert table.set_index("model").loc["hps", "runs"] == 3  # the sweep run is not a repeated run
+
+
+def test_pairwise_tests_cover_every_pair():
+    pairs = pairwise_tests(_summaries(), ["appearance", "hps", "sps"])
+    assert list(zip(pairs["a"], pairs["b"], strict=True)) == [
+        ("appearance", "hps"),
+        ("appearance", "sps"),
+        ("hps", "sps"),
+    ]
+    assert (pairs["mean_difference"] < 0).all()
+
+
+def test_sweep_table_has_the_reference_row_then_one_row_per_value():
+    table = sweep_table(_summaries(), [(0.3, "hps_seed0"), (0.7, "hps_w_0p7")], 5.86, "w")
+    assert table["setting"].tolist() == ["Appearance subnet", "w = 0.3", "w = 0.7"]
+    assert table["mae"].tolist() == [5.86, 5.74, 5.83]
+
+
+def _predictions(errors, shift=0.0):
+    return pd.DataFrame(
+        {
+            "image_path": [f"img{i}.jpg" for i in range(len(errors))],
+            "crop_path": [f"crop{i}.jpg" for i in range(len(errors))],
+            "true_age": 30.0,
+            "predicted_age": 30.0 + np.asarray(errors) + shift,
+            "absolute_error": np.abs(np.asarray(errors) + shift),
+        }
+    )
+
+
+def test_per_image_errors_average_the_seeds_by_image_not_by_row_order():
+    a = _predictions([1.0, 2.0, 3.0])
+    b = _predictions([3.0, 4.0, 5.0]).iloc[::-1]  # another order
+    errors = per_image_errors([a, b]).set_index("image_path")
+    assert errors.loc["img0.jpg", "absolute_error"] == 2.0
+    assert errors.loc["img2.jpg", "absolute_error"] == 4.0
+
+
+def test_cross_dataset_table_pairs_images():
+    rng = np.random.default_rng(0)
+    base = rng.exponential(9.0, 200)
+    errors = {
+        "utkface": {
+            "appearance": per_image_errors([_predictions(base)]),
+            "sps": per_image_errors([_predictions(np.maximum(base - 0.3, 0))]),
+        }
+    }
+    table = cross_dataset_table(errors, "appearance", "sps")
+    row = table.iloc[0]
+    assert row["images"] == 200
+    assert row["difference"] < 0 and row["paired_t_p"] < 1e-6
+
+
+def test_markdown_table_formats_numbers_p_values_and_missing_values():
+    frame = pd.DataFrame({"name": ["a", "b"], "mae": [5.861, np.nan], "p": [2.7e-5, 0.5]})
+    text = markdown_table(frame, {"name": "Name", "mae": "MAE", "p": "p"}, {"mae": ".2f", "p": "p"})
+    assert text.splitlines() == [
+        "| Name | MAE | p |",
+        "|---|---|---|",
+        "| a | 5.86 | 2.70e-5 |",
+        "| b | – | 0.500 |",
+    ]
+
+
+def test_report_states_the_findings_from_the_numbers():
+    config = compare_config(
+        {"seeds": [0, 1, 2], "sweeps": {"hps_w": {"model": "hps", "parameter": "w", "values": [0.3, 0.7]}}}
+    )
+    runs = _summaries().assign(epochs=2, train_seconds=60.0, best_val_mae=6.0, best_epoch=1, mlflow_run_id="")
+    table4 = repeated_runs_table(runs, config.models)
+    sweeps = sweep_table(runs, [(0.3, "hps_seed0"), (0.7, "hps_w_0p7")], 5.86, "w").rename(
+        columns={"w": "value"}
+    )
+    sweeps.insert(0, "sweep", "hps_w")
+    groups = pd.DataFrame(
+        {
+            "metric": "pose",
+            "source": "predicted",
+            "group": [1, 2, 3],
+            "images": 10,
+            "metric_min": [0.0, 0.2, 0.4],
+            "metric_max": [0.2, 0.4, 0.9],
+            "metric_mean": [0.1, 0.3, 0.6],
+            "mae_reference": [5.0, 6.0, 8.0],
+            "mae_model": [5.0, 5.5, 6.6],
+            "mae_difference": [0.0, -0.5, -1.4],
+            "p_value": [0.9, 0.04, 1e-4],
+        }
+    )
+    overall = {"images": 30, "mae_reference": 6.3, "mae_model": 5.7, "mean_difference": -0.6}
+    overall.update(p_value=1e-3, alternative_p_value=2e-3)
+    report = comparison_report(
+        config, runs, table4, pairwise_tests(runs, config.models), sweeps, groups, overall, pd.DataFrame()
+    )
+    assert "sps is significantly better than appearance: -0.39 MAE" in report
+    assert "| w = 0.3 | 5.74 | hps_seed0 |" in report
+    assert "best: w = 0.3" in report
+    assert "the gain grows with extremeness" in report
+    assert "## Table 5" not in report  # no cross-dataset set configured
