@@ -27,6 +27,12 @@ def test_seeds_times_models_plus_sweep_points_with_the_configured_value_reused()
     assert [v.seed for v in plan.repeated("sps")] == [0, 1, 2]
 
 
+def test_seeds_may_be_a_count_as_command_line_parameters_cannot_carry_lists():
+    assert compare_config({"seeds": 3}).seeds == (0, 1, 2)
+    with pytest.raises(ConfigError, match="positive count"):
+        compare_config({"seeds": 0})
+
+
 def test_an_override_changes_which_sweep_point_is_reused():
     config = compare_config(
         {

@@ -44,7 +44,7 @@ class GroupAnalysis:
 class CompareConfig:
     """``parameters_compare.yml: compare``."""
 
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # or a count: 5 = (0, 1, 2, 3, 4)
     models: tuple[str, ...] = MODELS
     overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # model -> nested keys
     sweeps: dict[str, Sweep] = dataclasses.field(default_factory=dict)
@@ -88,6 +88,13 @@ class Plan:
 
 
 def compare_config(params: Mapping[str, Any] | None) -> CompareConfig:
+    """``seeds`` may be a count (``--params compare.seeds=5`` means seeds 0..4: Kedro's ``--params`` splits
+    on commas, so a list cannot be given there)."""
+    params = dict(params or {})
+    if isinstance(params.get("seeds"), int) and not isinstance(params["seeds"], bool):
+        if params["seeds"] < 1:
+            raise ConfigError(f"compare.seeds is {params['seeds']}; give a positive count or a list of seeds")
+        params["seeds"] = list(range(params["seeds"]))
     config = from_mapping(CompareConfig, params, where="parameters 'compare'")
     for model in (*config.models, *config.overrides, *config.cross_models):
         if model not in MODELS:
