@@ -6,7 +6,6 @@ from agelab.experiments.tracking import child_run, flatten, log_params
 def test_child_runs_nest_under_the_active_run_and_can_be_resumed(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        mlflow.set_experiment("nested")
         with mlflow.start_run(run_name="compare") as parent:
             with child_run("compare.sps_seed0", tags={"agelab.seed": "0"}) as child_id:
                 log_params({"sps": {"w": 0.3, "training": {"epochs": 2}}})
