@@ -3,8 +3,10 @@
 (Named ``command_line`` because Kedro reserves ``<package>/cli.py`` for its project CLI commands.)
 
 Finds every face with dlib, crops it exactly as training did, estimates its age, and writes a CSV or
-JSON table (file, face, box, age, std) and, on request, annotated copies of the images. Unreadable files
-are reported and skipped; the run never stops on one bad file.
+JSON table (file, face, box, age, std) and, on request, annotated copies of the images. A FOSS model
+(``foss_net.pt``, ``kedro run --pipeline=foss``) needs no dlib: it detects the faces itself and adds the
+probability that each face is male. Unreadable files are reported and skipped; the run never stops on one
+bad file.
 """
 
 from __future__ import annotations
@@ -16,19 +18,36 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
 from agelab.atomic import atomic_write_bytes, atomic_write_text
 from agelab.faces.detection import detect_faces
 from agelab.inference import ModelNotFoundError, load_predictor
+from agelab.models.bundle import ModelBundle
+from agelab.multi_person import estimate_faces, image_tensor
 from agelab.preprocessing.images import UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
+from agelab.training.engine import resolve_device
 
 logger = logging.getLogger("agelab")
-COLUMNS = ["file", "face", "box_x0", "box_y0", "box_x1", "box_y1", "detector_score", "age", "age_std"]
+COLUMNS = [
+    "file",
+    "face",
+    "box_x0",
+    "box_y0",
+    "box_x1",
+    "box_y1",
+    "detector_score",
+    "age",
+    "age_std",
+    "male_probability",
+]
+FaceRow = tuple[tuple[float, float, float, float], float, float, float, float]
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -58,9 +77,38 @@ def annotate(image, rows: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
+def face_finder(args: argparse.Namespace) -> Callable[[np.ndarray], list[FaceRow]]:
+    """image → [(box, detector score, age, age std, male probability)] for the model ``args.model``:
+    a FOSS model detects faces itself; any other model takes dlib's detections."""
+    path = Path(args.model)
+    if path.is_file():
+        bundle = ModelBundle.load(path)
+        if bundle.architecture == "foss":
+            device = resolve_device(args.device)
+            model = bundle.build().to(device)
+
+            def find_with_foss(image: np.ndarray) -> list[FaceRow]:
+                faces = estimate_faces(model, image_tensor(image, device), args.top_k, args.score_threshold)[
+                    0
+                ]
+                return [(f.box, f.score, f.age, f.age_std, f.male_probability) for f in faces]
+
+            return find_with_foss
+    predictor = load_predictor(args.model, args.device)
+
+    def find_with_dlib(image: np.ndarray) -> list[FaceRow]:
+        detections = detect_faces(image, args.detector, args.upsample, args.min_score)
+        if not detections:
+            return []
+        ages, stds = predictor.predict(predictor.prepare(image, [d.box for d in detections]))
+        return [(d.box, d.score, a, s, float("nan")) for d, a, s in zip(detections, ages, stds, strict=True)]
+
+    return find_with_dlib
+
+
 def predict(args: argparse.Namespace) -> int:
     try:
-        predictor = load_predictor(args.model, args.device)
+        find_faces = face_finder(args)
     except ModelNotFoundError as exc:
         print(f"agelab predict: {exc}", file=sys.stderr)
         return 2
@@ -76,25 +124,25 @@ def predict(args: argparse.Namespace) -> int:
             skipped.append(str(exc))
             print(f"agelab predict: skipped {exc}", file=sys.stderr)
             continue
-        detections = detect_faces(image, args.detector, args.upsample, args.min_score)
-        if not detections:
+        faces = find_faces(image)
+        if not faces:
             without_face += 1
             rows.append({"file": str(path), "face": -1, **dict.fromkeys(COLUMNS[2:], None)})
             continue
-        ages, stds = predictor.predict(predictor.prepare(image, [d.box for d in detections]))
         image_rows = [
             {
                 "file": str(path),
                 "face": k,
-                "box_x0": d.box[0],
-                "box_y0": d.box[1],
-                "box_x1": d.box[2],
-                "box_y1": d.box[3],
-                "detector_score": round(d.score, 3),
-                "age": round(float(a), 2),
-                "age_std": round(float(s), 2),
+                "box_x0": round(float(box[0]), 1),
+                "box_y0": round(float(box[1]), 1),
+                "box_x1": round(float(box[2]), 1),
+                "box_y1": round(float(box[3]), 1),
+                "detector_score": round(float(score), 3),
+                "age": round(float(age), 2),
+                "age_std": round(float(std), 2),
+                "male_probability": None if np.isnan(male) else round(float(male), 3),
             }
-            for k, (d, a, s) in enumerate(zip(detections, ages, stds, strict=True))
+            for k, (box, score, age, std, male) in enumerate(faces)
         ]
         rows += image_rows
         if args.annotate:
@@ -120,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="agelab", description="agelab command line")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("predict", help="estimate the age of every face in images")
+    import agelab.models  # noqa: F401  (registers every architecture a bundle may name)
+
     p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
     p.add_argument(
         "--model",
@@ -136,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.1,
         help="drop detections scoring below this (dlib HOG: real faces score above ~0.15)",
+    )
+    p.add_argument("--top-k", type=int, default=None, help="FOSS: faces considered per image (model's: 20)")
+    p.add_argument(
+        "--score-threshold", type=float, default=None, help="FOSS: detection confidence (model's: 0.2)"
     )
     p.add_argument("--device", default="auto")
     args = parser.parse_args(argv)

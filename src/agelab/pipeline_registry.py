@@ -11,7 +11,7 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline, node
 
 from agelab.config import ConfigError
-from agelab.pipelines import appearance, compare, data, multitask, recon3d
+from agelab.pipelines import appearance, compare, data, foss, multitask, recon3d
 from agelab.pipelines.compare.plan import load_plan
 
 
@@ -33,6 +33,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "sps_only": multitask.create_pipeline("sps"),
         "compare": data_pipeline + recon3d_pipeline + _compare_pipeline(),
         "compare_only": _compare_pipeline(),  # on an existing model input and 3D subnet
+        "foss": data_pipeline + foss.create_pipeline(),
+        "foss_only": foss.create_pipeline(),  # on an existing model input
     }
 
 

@@ -6,6 +6,7 @@ from agelab.datasets.atomic_dataset import AtomicDataset
 from agelab.datasets.face_cache_dataset import FaceCacheDataset
 from agelab.datasets.face_source_dataset import FaceSource, FaceSourceDataset
 from agelab.datasets.model_datasets import CheckpointDirDataset, MlflowModelDataset, ModelBundleDataset
+from agelab.datasets.scene_set_dataset import SceneSetDataset
 
 __all__ = [
     "AtomicDataset",
@@ -15,4 +16,5 @@ __all__ = [
     "FaceSourceDataset",
     "MlflowModelDataset",
     "ModelBundleDataset",
+    "SceneSetDataset",
 ]

@@ -18,11 +18,15 @@ logger = logging.getLogger(__name__)
 class ModelBundleDataset(AbstractDataset[ModelBundle, ModelBundle]):
     """A :class:`~agelab.models.bundle.ModelBundle` in one file, written atomically."""
 
-    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None):
+    def __init__(self, *, filepath: str, optional: bool = False, metadata: dict[str, Any] | None = None):
         self._filepath = Path(filepath)
+        self._optional = optional  # a model another pipeline may have trained: None when it has not
         self.metadata = metadata
 
-    def load(self) -> ModelBundle:
+    def load(self) -> ModelBundle | None:
+        if self._optional and not self._filepath.is_file():
+            logger.info("optional model %s is not there (yet)", self._filepath)
+            return None
         return ModelBundle.load(self._filepath)
 
     def save(self, data: ModelBundle) -> None:

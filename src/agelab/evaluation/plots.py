@@ -135,3 +135,32 @@ def kappa_curves(history: list[dict], stitch_names: tuple[str, ...] = ()) -> Fig
     figure.suptitle("cross-stitch κ per epoch (A = 3D, B = appearance)", fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def group_predictions_figure(
+    paths: list[str], predict: Callable, score_threshold: float, *, columns: int = 3
+) -> Figure:
+    """FOSS Fig. 4-style: each group photo with its detected faces (confidence ≥ ``score_threshold``),
+    their boxes and estimated ages (and gender where the model gives one)."""
+    from PIL import Image
+
+    rows = max(1, int(np.ceil(len(paths) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, path in zip(axes.ravel(), paths, strict=False):
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        faces = predict(pixels)
+        ax.imshow(pixels)
+        for box, score, age, male in zip(
+            faces.boxes, faces.scores, faces.ages, faces.male_probability, strict=True
+        ):
+            if score < score_threshold:
+                continue
+            x0, y0, x1, y1 = box
+            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
+            label = f"{age:.0f}" + ("" if np.isnan(male) else ("M" if male >= 0.5 else "F"))
+            ax.text(x0, y0 - 2, label, color="yellow", fontsize=7, va="bottom")
+    fig.tight_layout()
+    return fig

@@ -63,10 +63,11 @@ def _shape_predictor():
 def detect_faces(
     image: np.ndarray, detector: str = "hog", upsample: int = 0, min_score: float = 0.0
 ) -> list[Detection]:
-    """Faces in an RGB uint8 image scoring above ``min_score``, most confident first."""
+    """Faces in an RGB uint8 image scoring above ``min_score``, most confident first (a negative
+    ``min_score`` lowers the HOG detector's threshold: more, less certain faces, for precision-recall)."""
     found = []
     if detector == "hog":
-        boxes, scores, _ = _detector("hog").run(np.ascontiguousarray(image), upsample, 0.0)
+        boxes, scores, _ = _detector("hog").run(np.ascontiguousarray(image), upsample, min(min_score, 0.0))
         for rect, score in zip(boxes, scores, strict=True):
             found.append(
                 Detection((rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1), float(score))

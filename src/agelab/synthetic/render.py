@@ -43,6 +43,7 @@ class RenderedFace:
     omega: np.ndarray
     tau: np.ndarray
     focal: float
+    alpha: np.ndarray | None = None  # (S, S) person coverage (head, hair, neck, shoulders) in [0, 1]
 
 
 def age_shape_offsets(template_xy: np.ndarray, age: float) -> np.ndarray:
@@ -74,7 +75,7 @@ def age_shape_offsets(template_xy: np.ndarray, age: float) -> np.ndarray:
     return offsets
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+def cluttered_background(rng: np.random.Generator, size: int) -> np.ndarray:
     c0, c1 = rng.uniform(0.05, 0.9, 3), rng.uniform(0.05, 0.9, 3)
     t = np.linspace(0, 1, size)
     angle = rng.uniform(0, 2 * np.pi)
@@ -160,7 +161,7 @@ def render_face(
     face_colour = detail.albedo * np.clip(shading, 0.05, 2.0) * np.clip(bump, 0.5, 1.5)[:, None]
 
     # background, shoulders, neck and hair mass behind the head
-    image = _background(rng, size)
+    image = cluttered_background(rng, size)
     head_centre = project(to_camera_space(torch.tensor([[[0.0, 15.0, 0.0]]]), omega, tau_t), camera)[
         0, 0
     ].numpy()
@@ -178,10 +179,12 @@ def render_face(
     crown_colour = detail.albedo[detail.hair].mean(0) if detail.hair.any() else skin_mean * 0.7
     image[hair_mass] = crown_colour * (0.55 if bald < 0.7 else 0.8)
     image[mask] = face_colour
+    person = (body | neck | hair_mass | mask).astype(np.float64)
 
     # down-sample (anti-aliasing), camera blur, noise, sRGB, JPEG
     s = config.supersample
     image = image.reshape(config.image_size, s, config.image_size, s, 3).mean((1, 3))
+    coverage = person.reshape(config.image_size, s, config.image_size, s).mean((1, 3))
     image = image + rng.normal(scale=0.008, size=image.shape)
     srgb = (linear_to_srgb(image) * 255 + 0.5).astype(np.uint8)
     pil = Image.fromarray(srgb)
@@ -202,6 +205,7 @@ def render_face(
         omega=omega[0].numpy().astype(np.float64),
         tau=tau / s,
         focal=camera.focal / s,
+        alpha=coverage,
     )
 
 

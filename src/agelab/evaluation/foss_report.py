@@ -1,0 +1,107 @@
+"""The FOSS experiment report (Markdown), laid out like the paper's Tables 1–2 with the baselines beside."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _per_group_table(per_group: pd.DataFrame) -> str:
+    """Rows age / 1-off / gender (and face counts), columns the seven IoG groups."""
+    if per_group.empty:
+        return "(no faces)"
+    frame = per_group.set_index("row")
+    header = "| | " + " | ".join(map(str, frame.columns)) + " |"
+    lines = [header, "|---|" + "---|" * len(frame.columns)]
+    for row, values in frame.iterrows():
+        digits = 0 if row == "faces" else 1
+        lines.append(f"| {row} | " + " | ".join(_num(float(v), digits) for v in values) + " |")
+    return "\n".join(lines)
+
+
+def foss_report_markdown(
+    report: dict, baselines: dict, annotation: dict, per_group: pd.DataFrame, read_report: dict
+) -> str:
+    detection, groups, single = report["detection"], report["group_photos"], report["single_face_test"]
+    dlib = baselines.get("dlib_detection", {})
+    majority = baselines.get("majority_group", {})
+    two_model = baselines.get("dlib_appearance", {})
+    range_keys = [k for k in single if k.startswith("mae_") and k != "mae"]
+    lines = [
+        "# FOSS: multi-person age estimation",
+        "",
+        "## Detection (AP@0.5 on the detection sets' val split)",
+        "",
+        "| detector | AP@0.5 | recall | faces | images |",
+        "|---|---|---|---|---|",
+        f"| FOSS CenterNet (DLA-34) | {_num(detection['ap'], 3)} | {_num(detection['recall'], 3)} | "
+        f"{detection['faces']} | {detection['images']} |",
+        f"| dlib HOG (baseline) | {_num(dlib.get('ap'), 3)} | {_num(dlib.get('recall'), 3)} | "
+        f"{dlib.get('faces', '—')} | {dlib.get('images', '—')} |",
+        "",
+        "## Group photos (Images of Groups protocol, Table 1 layout)",
+        "",
+        "| model | age group [%] | 1-off [%] | gender [%] | faces matched |",
+        "|---|---|---|---|---|",
+        f"| FOSS | {_pct(groups['age_group_accuracy'])} | {_pct(groups['one_off_accuracy'])} | "
+        f"{_pct(groups['gender_accuracy'])} | {groups['matched_faces']} / {groups['faces']} |",
+    ]
+    if "group_photos" in two_model:
+        g = two_model["group_photos"]
+        lines.append(
+            f"| dlib + appearance subnet | {_pct(g['age_group_accuracy'])} | "
+            f"{_pct(g['one_off_accuracy'])} | — | {g['matched_faces']} / {g['faces']} |"
+        )
+    else:
+        lines.append(f"| dlib + appearance subnet | {two_model.get('skipped', '—')} | | | |")
+    lines += [
+        f"| majority group ({majority.get('group', '—')}) | {_pct(majority.get('age_group_accuracy'))} | "
+        f"{_pct(majority.get('one_off_accuracy'))} | — | — |",
+        "",
+        "Per true age group, FOSS (Table 2 layout, %):",
+        "",
+        _per_group_table(per_group),
+        "",
+        "## Single-face test images (largest detected face, §4.2)",
+        "",
+        "| model | MAE | "
+        + " | ".join(f"MAE {k[4:].replace('_', '–')}" for k in range_keys)
+        + " | no face found |",
+        "|---|---|" + "---|" * len(range_keys) + "---|",
+        f"| FOSS | {_num(single['mae'])} | "
+        + " | ".join(_num(single[k]) for k in range_keys)
+        + f" | {single['no_face_detected']} / {single['images']} |",
+    ]
+    if "single_face_test" in two_model:
+        s = two_model["single_face_test"]
+        lines.append(
+            f"| dlib + appearance subnet | {_num(s['mae'])} | "
+            + " | ".join(_num(s.get(k)) for k in range_keys)
+            + f" | {s['no_face_detected']} / {s['images']} |"
+        )
+    lines += [
+        "",
+        "## Data",
+        "",
+        f"Annotation (§4.2): {annotation.get('used', 0)} of {annotation.get('images', 0)} single-face images "
+        "used; "
+        f"excluded: {annotation.get('excluded_by_reason', {})}.",
+        "",
+        "| set | rows | skipped |",
+        "|---|---|---|",
+        *[f"| {name} | {r.get('rows', 0)} | {r.get('skipped', 0)} |" for name, r in read_report.items()],
+        "",
+        f"Model: {report.get('model', {})}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,5 @@
+"""``kedro run --pipeline=foss``: multi-person detection and age estimation (Yoshimura & Ogata)."""
+
+from agelab.pipelines.foss.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,153 @@
+"""Training and validation images for FOSS (§3.3, §4.2): single-face age sets (tiled), multi-face detection
+sets (age loss masked), drawn with size-weighted probabilities; one epoch = the largest set.
+
+Every item is a square ``canvas`` × ``canvas`` RGB image in [0, 1] (the model letterboxes it to the
+detector's input itself) and a dict of targets: padded ground-truth boxes with their ages (NaN where
+unknown) and genders (−1 where unknown), and the CenterNet targets at the detector's stride-4 resolution.
+Randomness is drawn from (seed, epoch, index), so a resumed run sees the same images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from agelab.detection.boxes import largest_box_index
+from agelab.detection.encoding import STRIDE, encode_boxes
+from agelab.detection.tiling import FaceImage, letterbox_into, tile_images
+
+GENDER_CODES = {"male": 1, "female": 0}
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One image file and its faces (boxes in the file's pixels)."""
+
+    path: str
+    boxes: tuple[tuple[float, float, float, float], ...]
+    ages: tuple[float, ...]
+    genders: tuple[int, ...]
+
+    def load(self) -> FaceImage:
+        with Image.open(self.path) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        return FaceImage(
+            pixels,
+            np.asarray(self.boxes, np.float64).reshape(-1, 4),
+            np.asarray(self.ages, np.float64),
+            np.asarray(self.genders, np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    records: Sequence[FaceRecord]
+    tiled: bool  # single-face age sets are tiled; detection scenes are fed whole
+
+
+@dataclass
+class FossImageSet(Dataset):
+    """Size-weighted mixture of ``sources`` (training) or the images of one source in order (``train``
+    false: no augmentation, no tiling)."""
+
+    sources: Sequence[Source]
+    canvas: int
+    detector_input: int
+    max_objects: int = 32
+    train: bool = True
+    tile_choices: tuple[int, ...] = (1, 4, 9)
+    max_distinct: int = 4
+    flip: bool = True
+    colour_jitter: float = 0.2
+    seed: int = 0
+    epoch: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        sizes = np.array([len(s.records) for s in self.sources], np.float64)
+        if not len(sizes) or sizes.sum() == 0:
+            raise ValueError("FOSS training needs at least one non-empty image source")
+        self.weights = sizes / sizes.sum()
+        if self.detector_input % 32:
+            raise ValueError(f"detector_input must be a multiple of 32, got {self.detector_input}")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        if self.train:
+            return max(len(s.records) for s in self.sources)
+        return sum(len(s.records) for s in self.sources)
+
+    def _pick(self, index: int, rng: np.random.Generator) -> tuple[Source, int]:
+        if self.train:
+            source = self.sources[int(rng.choice(len(self.sources), p=self.weights))]
+            return source, int(rng.integers(len(source.records)))
+        for source in self.sources:
+            if index < len(source.records):
+                return source, index
+            index -= len(source.records)
+        raise IndexError(index)
+
+    def compose(self, index: int) -> FaceImage:
+        """The canvas image and its faces for item ``index`` (before tensors and targets)."""
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        source, item = self._pick(index, rng)
+        tiles = int(rng.choice(self.tile_choices)) if (self.train and source.tiled) else 1
+        if tiles > 1:
+            candidates = rng.choice(len(source.records), size=min(len(source.records), 16), replace=False)
+            candidates = np.concatenate(([item], candidates[candidates != item]))
+            face_image = tile_images(
+                lambda i: source.records[i].load(), candidates, self.canvas, tiles, rng, self.max_distinct
+            )
+        else:
+            canvas = np.zeros((self.canvas, self.canvas, 3), np.uint8)
+            face_image = letterbox_into(canvas, source.records[item].load(), 0, 0, self.canvas, self.canvas)
+        if self.train and self.flip and rng.random() < 0.5:
+            image = face_image.image[:, ::-1].copy()
+            boxes = face_image.boxes.copy()
+            boxes[:, [0, 2]] = self.canvas - face_image.boxes[:, [2, 0]]
+            face_image = FaceImage(image, boxes, face_image.ages, face_image.genders)
+        return face_image
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        face_image = self.compose(index)
+        image = torch.from_numpy(face_image.image).permute(2, 0, 1).float() / 255
+        if self.train and self.colour_jitter > 0:
+            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+            j = self.colour_jitter
+            gain, bias = rng.uniform(1 - j, 1 + j), rng.uniform(-j / 4, j / 4)
+            image = (image * gain + bias).clamp(0, 1)
+        return image, self.targets(face_image)
+
+    def targets(self, face_image: FaceImage) -> dict[str, torch.Tensor]:
+        m = self.max_objects
+        boxes = face_image.boxes[:m]
+        count = len(boxes)
+        padded = np.zeros((m, 4), np.float32)
+        padded[:count] = boxes
+        box_mask = np.zeros(m, np.float32)
+        box_mask[:count] = 1
+        ages = np.full(m, np.nan, np.float32)
+        ages[:count] = face_image.ages[:m]
+        genders = np.full(m, -1, np.int64)
+        genders[:count] = face_image.genders[:m]
+        scale = self.detector_input / self.canvas
+        cells = self.detector_input // STRIDE
+        detection = encode_boxes(boxes * scale, (cells, cells), m).as_tensors()
+        largest = largest_box_index(boxes)
+        truth = np.concatenate((padded, box_mask[:, None]), 1)
+        return {
+            **detection,
+            "boxes": torch.from_numpy(padded),
+            "box_mask": torch.from_numpy(box_mask),
+            "ages": torch.from_numpy(ages),
+            "genders": torch.from_numpy(genders),
+            "age": torch.tensor(float(ages[largest]) if largest >= 0 else float("nan")),
+            "truth": torch.from_numpy(truth),
+        }

@@ -1,0 +1,361 @@
+"""FOSS training stages (§3.3, §4.2) on the shared engine (:func:`agelab.training.engine.fit`):
+
+1. :func:`train_face_detector` — CenterNet alone on the detection set (L_det), validated by AP@0.5;
+2. :func:`annotate_single_face_images` — that detector boxes the single-face age images; training images
+   with more than one detected face (or none) are excluded, test images keep their largest face;
+3. :func:`train_multi_person_model` — the whole FOSS network from the trained detector (frozen, or end to
+   end), K = 9 with tiling augmentation, on the age images mixed with the detection set; validated by the
+   MAE of the largest detected face.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import nn
+
+from agelab.detection.boxes import largest_box_index
+from agelab.detection.encoding import decode_boxes
+from agelab.evaluation.detection import ImageDetections, average_precision
+from agelab.losses.detection import centernet_loss
+from agelab.losses.foss import FossLossWeights, foss_loss
+from agelab.models.centernet import CenterNetFaceDetector
+from agelab.models.foss import FossNet
+from agelab.multi_person import age_moments, estimate_faces, image_tensor
+from agelab.parallel import progress_bar
+from agelab.training.engine import FitResult, TrainConfig, fit, resolve_device
+from agelab.training.foss_data import GENDER_CODES, FaceRecord, FossImageSet, Source
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FossModelConfig:
+    """``parameters_foss.yml: foss.model`` — :class:`~agelab.models.foss.FossNet`'s arguments."""
+
+    detector_width: float = 1.0
+    head_conv: int = 256
+    deformable: bool = True
+    detector_input: int = 480
+    age_width: float = 0.9
+    age_layers: tuple[int, int, int, int] = (3, 3, 7, 3)
+    crop_width: int = 160
+    crop_height: int = 224
+    intermediate_feature: bool = True
+    intermediate_channels: int = 48
+    head_channels: int = 512
+    dropout: float = 0.2
+    top_k: int = 20
+    score_threshold: float = 0.2
+
+    def build(self) -> FossNet:
+        return FossNet(**{**dataclasses.asdict(self), "age_layers": tuple(self.age_layers)})
+
+    def build_detector(self) -> CenterNetFaceDetector:
+        return CenterNetFaceDetector(
+            self.detector_width, self.head_conv, self.deformable, self.detector_input
+        )
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How training images are made: canvas size, tiling, augmentation."""
+
+    canvas: int = 480
+    max_objects: int = 32
+    tile_choices: tuple[int, ...] = (1, 4, 9)
+    max_distinct: int = 4
+    flip: bool = True
+    colour_jitter: float = 0.2
+
+
+@dataclass(frozen=True)
+class FossTrainingConfig:
+    """``parameters_foss.yml: foss.training``."""
+
+    train_k: int = 9  # K during training with tiling (paper; 1 without)
+    end_to_end: bool = False  # §3.3: frozen detector (False) or end-to-end learning
+    loss: FossLossWeights = field(default_factory=FossLossWeights)
+    engine: TrainConfig = field(default_factory=TrainConfig)
+
+
+def records_from_index(index: pd.DataFrame) -> list[FaceRecord]:
+    """Face-index rows (one per face, shared ``image_path``) → one record per image."""
+    records = []
+    for path, group in index.groupby("image_path", sort=True):
+        boxed = group.dropna(subset=["box_x0", "box_y0", "box_x1", "box_y1"])
+        records.append(
+            FaceRecord(
+                str(path),
+                tuple(
+                    tuple(map(float, b)) for b in boxed[["box_x0", "box_y0", "box_x1", "box_y1"]].to_numpy()
+                ),
+                tuple(float(a) for a in boxed["age"]),
+                tuple(GENDER_CODES.get(g, -1) for g in boxed["gender"]),
+            )
+        )
+    return records
+
+
+# -- 1. detector ---------------------------------------------------------------------------------------
+def _detector_loss(output, targets, lambda_size: float, lambda_offset: float) -> torch.Tensor:
+    return centernet_loss(output, targets, lambda_size, lambda_offset)[0]
+
+
+def _detector_predict(model: CenterNetFaceDetector, images: torch.Tensor, k: int) -> torch.Tensor:
+    network_input, scale = model.letterbox(images)
+    output = model.forward_network(network_input)
+    boxes, scores = decode_boxes(output.heatmap, output.size, output.offset, k)
+    return torch.cat((boxes / scale, scores[..., None]), -1).flatten(1)
+
+
+def one_minus_ap(predictions: np.ndarray, truth: np.ndarray) -> float:
+    """Validation metric of the detector (lower is better): 1 − AP@0.5 over the batch of images."""
+    images = []
+    for predicted, real in zip(predictions.reshape(len(predictions), -1, 5), truth, strict=True):
+        real = real.reshape(-1, 5)
+        images.append(ImageDetections(predicted[:, :4], predicted[:, 4], real[real[:, 4] > 0, :4]))
+    return 1.0 - average_precision(images)["ap"]
+
+
+def train_face_detector(
+    train_records: Sequence[FaceRecord],
+    val_records: Sequence[FaceRecord],
+    model_config: FossModelConfig,
+    data_config: DataConfig,
+    train_config: TrainConfig,
+    loss: FossLossWeights,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    show_progress: bool = True,
+) -> tuple[CenterNetFaceDetector, FitResult]:
+    detector = model_config.build_detector()
+    train_set = _image_set([Source("detection", train_records, tiled=False)], model_config, data_config, True)
+    val_set = _image_set([Source("detection", val_records, tiled=False)], model_config, data_config, False)
+    result = fit(
+        detector,
+        partial(_detector_loss, lambda_size=loss.size, lambda_offset=loss.offset),
+        partial(_detector_predict, k=model_config.top_k),
+        one_minus_ap,
+        train_set,
+        val_set,
+        dataclasses.replace(train_config, alternate_age_groups=False),
+        checkpoint_dir=checkpoint_dir,
+        on_epoch_start=train_set.set_epoch,
+        on_epoch_end=on_epoch_end,
+        show_progress=show_progress,
+        target_key="truth",
+    )
+    return detector, result
+
+
+def _image_set(
+    sources: list[Source], model: FossModelConfig, data: DataConfig, train: bool, seed: int = 0
+) -> FossImageSet:
+    return FossImageSet(
+        sources,
+        canvas=data.canvas,
+        detector_input=model.detector_input,
+        max_objects=data.max_objects,
+        train=train,
+        tile_choices=tuple(data.tile_choices),
+        max_distinct=data.max_distinct,
+        flip=data.flip,
+        colour_jitter=data.colour_jitter,
+        seed=seed,
+    )
+
+
+# -- 2. annotation ---------------------------------------------------------------------------------------
+@torch.no_grad()
+def annotate_single_face_images(
+    detector: CenterNetFaceDetector,
+    faces: pd.DataFrame,
+    *,
+    score_threshold: float = 0.2,
+    k: int = 20,
+    device: str = "auto",
+    show_progress: bool = True,
+) -> tuple[pd.DataFrame, dict]:
+    """§4.2: box every single-face image (``image_path``, ``split``, ``age``, ``gender``) with the trained
+    detector. Adds ``n_detected``, the box of the largest detection and ``foss_use``: training and
+    validation images are used only with exactly one detected face; test images keep their largest face.
+    Unreadable images are skipped and counted (``reason``)."""
+    target = resolve_device(device)
+    detector = detector.to(target).eval()
+    rows = []
+    for row in progress_bar(
+        faces.itertuples(index=False),
+        total=len(faces),
+        desc="annotate age images",
+        unit="img",
+        disable=not show_progress,
+    ):
+        record = row._asdict()
+        try:
+            with Image.open(record["image_path"]) as image:
+                pixels = np.asarray(image.convert("RGB"))
+        except (OSError, UnidentifiedImageError) as exc:
+            rows.append({**record, "n_detected": 0, "foss_use": False, "reason": f"unreadable: {exc}"})
+            continue
+        output = _detector_predict(detector, image_tensor(pixels, target), k).view(-1, 5).cpu().numpy()
+        found = output[output[:, 4] >= score_threshold]
+        n = len(found)
+        box = found[largest_box_index(found[:, :4])] if n else np.full(5, np.nan)
+        if record.get("split") == "test":
+            use, reason = n > 0, "" if n else "no face detected"
+        else:
+            use = n == 1
+            reason = "" if use else ("no face detected" if n == 0 else f"{n} faces detected")
+        rows.append(
+            {
+                **record,
+                "n_detected": n,
+                "foss_box_x0": float(box[0]),
+                "foss_box_y0": float(box[1]),
+                "foss_box_x1": float(box[2]),
+                "foss_box_y1": float(box[3]),
+                "foss_score": float(box[4]),
+                "foss_use": bool(use),
+                "reason": reason,
+            }
+        )
+    table = pd.DataFrame(rows)
+    report = {
+        "images": len(table),
+        "used": int(table["foss_use"].sum()) if len(table) else 0,
+        "excluded_by_reason": table.loc[~table["foss_use"], "reason"]
+        .map(
+            lambda r: (
+                r.split(":")[0] if r.startswith("unreadable") else ("several faces" if "faces" in r else r)
+            )
+        )
+        .value_counts()
+        .to_dict()
+        if len(table)
+        else {},
+        "by_split": {
+            split: {"images": len(g), "used": int(g["foss_use"].sum())} for split, g in table.groupby("split")
+        }
+        if len(table)
+        else {},
+    }
+    return table, report
+
+
+def annotated_records(annotations: pd.DataFrame, split: str) -> list[FaceRecord]:
+    """Single-face records of one split from the annotation table (the detector's box, the dataset's age)."""
+    part = annotations[(annotations["split"] == split) & annotations["foss_use"]]
+    return [
+        FaceRecord(
+            str(r.image_path),
+            ((r.foss_box_x0, r.foss_box_y0, r.foss_box_x1, r.foss_box_y1),),
+            (float(r.age),),
+            (GENDER_CODES.get(r.gender, -1),),
+        )
+        for r in part.itertuples()
+    ]
+
+
+# -- 3. the whole model ----------------------------------------------------------------------------------
+def _foss_loss(output, targets, weights: FossLossWeights) -> torch.Tensor:
+    return foss_loss(output, targets, weights)[0]
+
+
+def _largest_face_age(model: FossNet, images: torch.Tensor, threshold: float, k: int) -> torch.Tensor:
+    """Validation prediction: the age of the largest face above ``threshold`` (else the most confident)."""
+    output = model(images, k)
+    ages, _ = age_moments(output.age_logits)
+    boxes = output.boxes
+    areas = (boxes[..., 2] - boxes[..., 0]).clamp(min=0) * (boxes[..., 3] - boxes[..., 1]).clamp(min=0)
+    areas = torch.where(output.scores >= threshold, areas, -1.0 + output.scores)
+    return ages.gather(1, areas.argmax(1, keepdim=True)).squeeze(1)
+
+
+def _mae(predictions: np.ndarray, targets: np.ndarray) -> float:
+    known = np.isfinite(targets)
+    return float(np.abs(predictions[known] - targets[known]).mean()) if known.any() else float("nan")
+
+
+def train_multi_person_model(
+    detector: CenterNetFaceDetector,
+    age_sources: Sequence[Source],
+    detection_source: Source | None,
+    val_records: Sequence[FaceRecord],
+    model_config: FossModelConfig,
+    data_config: DataConfig,
+    config: FossTrainingConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    show_progress: bool = True,
+) -> tuple[FossNet, FitResult]:
+    model = model_config.build()
+    model.detector.load_state_dict(detector.state_dict())
+    model.freeze_detector(not config.end_to_end)
+    sources = list(age_sources) + (
+        [detection_source] if detection_source and detection_source.records else []
+    )
+    train_set = _image_set(sources, model_config, data_config, True, config.engine.seed)
+    val_set = _image_set([Source("val", val_records, tiled=False)], model_config, data_config, False)
+    weights = dataclasses.replace(config.loss, detection=config.end_to_end)
+    result = fit(
+        _TopK(model, config.train_k),
+        partial(_foss_loss, weights=weights),
+        partial(_largest_face_age_of, threshold=model_config.score_threshold, k=model_config.top_k),
+        _mae,
+        train_set,
+        val_set,
+        dataclasses.replace(config.engine, alternate_age_groups=False),
+        checkpoint_dir=checkpoint_dir,
+        make_optimizer=_trainable_adam,
+        on_epoch_start=train_set.set_epoch,
+        on_epoch_end=on_epoch_end,
+        show_progress=show_progress,
+        target_key="age",
+    )
+    return model, result
+
+
+class _TopK(nn.Module):
+    """The model with the training K (9 with tiling) as its default number of crops."""
+
+    def __init__(self, model: FossNet, k: int) -> None:
+        super().__init__()
+        self.model = model
+        self.k = k
+
+    def forward(self, images: torch.Tensor):
+        return self.model(images, self.k)
+
+
+def _largest_face_age_of(wrapper: _TopK, images: torch.Tensor, threshold: float, k: int) -> torch.Tensor:
+    return _largest_face_age(wrapper.model, images, threshold, k)
+
+
+def _trainable_adam(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+__all__ = [
+    "DataConfig",
+    "FossModelConfig",
+    "FossTrainingConfig",
+    "annotate_single_face_images",
+    "annotated_records",
+    "estimate_faces",
+    "records_from_index",
+    "train_face_detector",
+    "train_multi_person_model",
+]

@@ -1,0 +1,78 @@
+import math
+
+import pytest
+import torch
+
+from agelab.losses.foss import FossLossWeights, face_masks, foss_loss, mean_variance_terms
+from agelab.models.centernet import DetectorOutput
+from agelab.models.foss import FossOutput
+
+
+def _output(boxes: list[list[float]], ages_logits: torch.Tensor | None = None) -> FossOutput:
+    k = len(boxes)
+    zeros = torch.zeros(1, 1, 4, 4)
+    logits = ages_logits if ages_logits is not None else torch.zeros(1, k, 101, requires_grad=True)
+    return FossOutput(
+        DetectorOutput(zeros, torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 4, 4), zeros),
+        torch.tensor([boxes], dtype=torch.float32),
+        torch.ones(1, k),
+        logits,
+        torch.zeros(1, k, 2, requires_grad=True),
+    )
+
+
+def _targets(boxes, ages, genders):
+    m = 4
+    padded = torch.zeros(1, m, 4)
+    padded[0, : len(boxes)] = torch.tensor(boxes, dtype=torch.float32)
+    mask = torch.zeros(1, m)
+    mask[0, : len(boxes)] = 1
+    age = torch.full((1, m), math.nan)
+    age[0, : len(ages)] = torch.tensor(ages, dtype=torch.float32)
+    gender = torch.full((1, m), -1, dtype=torch.long)
+    gender[0, : len(genders)] = torch.tensor(genders)
+    return {"boxes": padded, "box_mask": mask, "ages": age, "genders": gender}
+
+
+def test_masks_exclude_low_iou_boxes_and_faces_without_labels():
+    truth = [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]
+    targets = _targets(truth, [30.0, math.nan, 50.0], [1, 0, -1])
+    predicted = [
+        [0, 0, 10, 10],  # IoU 1 with face 0: age and gender
+        [20, 20, 30, 31],  # IoU 0.91 with face 1: no age label (detection-only) -> age masked, gender kept
+        [40, 40, 50, 50],  # face 2: age kept, no gender label -> gender masked
+        [0, 0, 10, 30],  # IoU 1/3 with face 0: above th_iou 0.3 -> kept
+        [0, 0, 10, 40],  # IoU 1/4: at most 0.3 -> b_iou masks it
+        [60, 60, 70, 70],  # no overlap at all
+    ]
+    age_mask, gender_mask, ages, genders = face_masks(_output(predicted), targets, 0.3)
+    assert age_mask[0].tolist() == [True, False, True, True, False, False]
+    assert gender_mask[0].tolist() == [True, True, False, True, False, False]
+    assert ages[0, 3] == 30.0 and genders[0, 1] == 0
+
+
+def test_padding_faces_are_never_matched():
+    targets = _targets([[0, 0, 10, 10]], [30.0], [1])  # three padding rows with box (0, 0, 0, 0)
+    age_mask, _, _, _ = face_masks(_output([[0, 0, 1, 1]]), targets, 0.0)
+    assert age_mask[0].tolist() == [True]  # matched to the real face (IoU 0.01 > 0), not to padding
+
+
+def test_mean_variance_terms_on_a_known_distribution():
+    logits = torch.full((1, 101), -1e9)
+    logits[0, 20] = logits[0, 30] = 0.0  # p = 0.5 at 20 and 30: mean 25, variance 25
+    mean_term, variance_term = mean_variance_terms(logits, torch.tensor([27.0]))
+    assert mean_term.item() == pytest.approx(0.5 * 4.0)
+    assert variance_term.item() == pytest.approx(25.0)
+
+
+def test_loss_is_normalised_by_the_unmasked_faces():
+    truth = [[0, 0, 10, 10]]
+    targets = _targets(truth, [30.0], [1])
+    weights = FossLossWeights(detection=False, gender=0.0)
+    one, _ = foss_loss(_output([[0, 0, 10, 10]]), targets, weights)
+    two, parts = foss_loss(_output([[0, 0, 10, 10], [0, 0, 10, 10.5]]), targets, weights)
+    assert parts["faces_with_age"] == 2
+    assert two.item() == pytest.approx(one.item(), rel=1e-6)  # same faces twice: same mean
+    none, parts = foss_loss(_output([[60, 60, 70, 70]]), targets, weights)
+    assert none.item() == 0.0 and parts["faces_with_age"] == 0
+    none.backward()  # all masked: still a graph, nothing to learn

@@ -1,0 +1,127 @@
+"""The FOSS pipeline on real Kedro machinery: data → scenes → detector → §4.2 annotation → FOSS →
+evaluation, baselines and report, with a tiny model and budget; then ``agelab predict`` on its model."""
+
+import json
+
+import pandas as pd
+import pytest
+from kedro.io import MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.pandas import CSVDataset, ParquetDataset
+from kedro_datasets.text import TextDataset
+
+from agelab.command_line import main
+from agelab.datasets import CheckpointDirDataset, FaceSourceDataset, ModelBundleDataset, SceneSetDataset
+from agelab.models.bundle import ModelBundle
+from agelab.pipelines.data import create_pipeline as create_data_pipeline
+from agelab.pipelines.foss import create_pipeline
+from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
+from tests.pipelines.data.test_pipeline import make_catalog
+
+TRAIN = {"epochs": 1, "batch_size": 2, "max_batches_per_epoch": 2, "device": "cpu", "learning_rate": 1e-3}
+FOSS = {
+    "scenes": {"train_scenes": 4, "val_scenes": 2, "group_scenes": 2, "max_faces": 3, "render_size": 64},
+    "workers": 1,
+    "model": {
+        "detector_width": 0.25,
+        "head_conv": 16,
+        "deformable": False,
+        "detector_input": 128,
+        "age_width": 0.25,
+        "crop_width": 32,
+        "crop_height": 48,
+        "intermediate_channels": 8,
+        "head_channels": 16,
+        "top_k": 5,
+    },
+    "data": {"canvas": 192},
+    "detector_training": TRAIN,
+    # an untrained detector finds "faces" everywhere: with K = 1 each image has exactly one
+    "annotation": {"score_threshold": 0.0, "k": 1},
+    "training": {"train_k": 3, "engine": TRAIN},
+    "baselines": {"dlib_upsample": 0},
+    "show_progress": False,
+}
+
+
+def _catalog(tmp_path, foss_params):
+    catalog = make_catalog(tmp_path, DATA_PARAMS)
+    scenes = tmp_path / "raw" / "synthetic_scenes"
+    catalog["params:foss"] = MemoryDataset(foss_params)
+    catalog["foss.synthetic_scenes"] = SceneSetDataset(path=str(scenes))
+    catalog["foss.raw_synthetic_wider_face"] = FaceSourceDataset(
+        reader="wider_face", path=str(scenes / "wider_face")
+    )
+    catalog["foss.raw_synthetic_images_of_groups"] = FaceSourceDataset(
+        reader="images_of_groups", path=str(scenes / "images_of_groups")
+    )
+    catalog["foss.checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "checkpoints"))
+    catalog["foss.detector"] = ModelBundleDataset(filepath=str(tmp_path / "detector.pt"))
+    catalog["foss.model"] = ModelBundleDataset(filepath=str(tmp_path / "foss_net.pt"))
+    catalog["foss.age_annotations"] = ParquetDataset(filepath=str(tmp_path / "annotations.parquet"))
+    catalog["foss.report"] = JSONDataset(filepath=str(tmp_path / "report.json"))
+    catalog["foss.baseline_report"] = JSONDataset(filepath=str(tmp_path / "baselines.json"))
+    catalog["foss.per_group"] = CSVDataset(filepath=str(tmp_path / "per_group.csv"))
+    catalog["foss.report_markdown"] = TextDataset(filepath=str(tmp_path / "report.md"))
+    catalog["foss.baseline_appearance_model"] = ModelBundleDataset(
+        filepath=str(tmp_path / "no_appearance.pt"), optional=True
+    )
+    return catalog
+
+
+def test_data_then_foss_then_predict(tmp_path):
+    SequentialRunner().run(create_data_pipeline() + create_pipeline(), _catalog(tmp_path, FOSS))
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert 0.0 <= report["detection"]["ap"] <= 1.0 and report["detection"]["faces"] > 0
+    groups = report["group_photos"]
+    assert groups["faces"] > 0 and 0.0 <= groups["age_group_accuracy"] <= 1.0
+    assert report["single_face_test"]["images"] > 0
+    annotations = pd.read_parquet(tmp_path / "annotations.parquet")
+    assert annotations.loc[annotations["split"] != "test", "n_detected"].le(1).all()
+    baselines = json.loads((tmp_path / "baselines.json").read_text())
+    assert 0.0 <= baselines["dlib_detection"]["ap"] <= 1.0
+    assert "appearance" in baselines["dlib_appearance"]["skipped"]
+    assert baselines["majority_group"]["group"] in {"0-2", "3-7", "8-12", "13-19", "20-36", "37-65", "66+"}
+    markdown = (tmp_path / "report.md").read_text()
+    assert "AP@0.5" in markdown and "dlib HOG" in markdown and "1-off" in markdown
+    per_group = pd.read_csv(tmp_path / "per_group.csv")
+    assert list(per_group["row"]) == ["faces", "age", "1-off", "gender"]
+    bundle = ModelBundle.load(tmp_path / "foss_net.pt")
+    assert bundle.architecture == "foss" and bundle.info["end_to_end"] is False
+
+    # agelab predict with the FOSS model: every face of a group photo, no dlib involved
+    group_photo = next((tmp_path / "raw" / "synthetic_scenes" / "images_of_groups").rglob("*.jpg"))
+    output = tmp_path / "ages.csv"
+    code = main(
+        [
+            "predict",
+            str(group_photo),
+            "--model",
+            str(tmp_path / "foss_net.pt"),
+            "--output",
+            str(output),
+            "--score-threshold",
+            "0",
+            "--top-k",
+            "4",
+            "--annotate",
+            str(tmp_path / "annotated"),
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(output)
+    assert len(table) == 4 and table["age"].between(0, 100).all()
+    assert table["male_probability"].between(0, 1).all()
+    assert (table["box_x1"] > table["box_x0"]).all()
+    assert (tmp_path / "annotated" / f"{group_photo.stem}.annotated.jpg").is_file()
+
+
+def test_unknown_foss_key_and_unknown_set_stop_before_training(tmp_path):
+    with pytest.raises(Exception, match=r"foss"):
+        SequentialRunner().run(create_pipeline(), _catalog(tmp_path, {**FOSS, "modle": {}}))
+    with pytest.raises(Exception, match=r"wider_fase"):
+        SequentialRunner().run(
+            create_pipeline(), _catalog(tmp_path, {**FOSS, "detection_sets": ["wider_fase"]})
+        )
