@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--score-threshold", type=float, default=None, help="FOSS: detection confidence (model's: 0.2)"
     )
+    p.add_argument(
+        "--nms-iou", type=float, default=0.5, help="FOSS: one box per face (duplicates above this IoU)"
+    )
     p.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from agelab.detection.boxes import suppress_duplicates
 from agelab.models.foss import FossNet
 
 
@@ -39,10 +40,15 @@ def image_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch
 
 @torch.no_grad()
 def estimate_faces(
-    model: FossNet, images: torch.Tensor, k: int | None = None, score_threshold: float | None = None
+    model: FossNet,
+    images: torch.Tensor,
+    k: int | None = None,
+    score_threshold: float | None = None,
+    nms_iou: float | None = 0.5,
 ) -> list[list[FaceEstimate]]:
     """Faces above ``score_threshold`` (default: the model's, paper 0.2) among the top ``k`` of each
-    image of the batch (B, 3, H, W) in [0, 1]."""
+    image of the batch (B, 3, H, W) in [0, 1], most confident first; overlapping duplicates (IoU >
+    ``nms_iou``; None keeps them) are suppressed."""
     model.eval()
     threshold = model.score_threshold if score_threshold is None else score_threshold
     output = model(images, k or model.top_k)
@@ -55,7 +61,8 @@ def estimate_faces(
     boxes = torch.minimum(output.boxes.clamp(min=0), limits)
     results = []
     for b in range(images.shape[0]):
-        keep = output.scores[b] >= threshold
+        candidates = torch.nonzero(output.scores[b] >= threshold).flatten()
+        kept = candidates[suppress_duplicates(boxes[b, candidates], output.scores[b, candidates], nms_iou)]
         faces = [
             FaceEstimate(
                 tuple(float(v) for v in boxes[b, i].tolist()),
@@ -64,19 +71,21 @@ def estimate_faces(
                 float(spreads[b, i]),
                 float(male[b, i]),
             )
-            for i in torch.nonzero(keep).flatten().tolist()
+            for i in kept.tolist()
         ]
         results.append(faces)
     return results
 
 
-def foss_faces(model: FossNet, k: int | None = None, device: torch.device | str = "cpu"):
+def foss_faces(
+    model: FossNet, k: int | None = None, device: torch.device | str = "cpu", nms_iou: float | None = 0.5
+):
     """An "image → :class:`~agelab.evaluation.multi_person.Faces`" predictor over a FOSS model, every one of
     its top-K faces with its confidence (thresholds are the evaluator's)."""
     from agelab.evaluation.multi_person import Faces
 
     def predict(image: np.ndarray) -> Faces:
-        faces = estimate_faces(model, image_tensor(image, device), k, score_threshold=0.0)[0]
+        faces = estimate_faces(model, image_tensor(image, device), k, 0.0, nms_iou)[0]
         return Faces(
             np.array([f.box for f in faces], np.float64).reshape(-1, 4),
             np.array([f.score for f in faces], np.float64),

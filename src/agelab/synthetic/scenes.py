@@ -1,5 +1,5 @@
 """Multi-face synthetic scenes for FOSS's embedded default: several rendered people of known age, gender and
-face box on one cluttered background, some of them small.
+face box on one cluttered background, some of them small; a fraction of scenes are close-ups of one face.
 
 Three sets are written under ``root``, each in its real dataset's published layout so that the very readers
 used for the real data read them:
@@ -42,7 +42,7 @@ from agelab.synthetic.spec import sample_face_specs
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 GROUND_TRUTH_FILE = "ground_truth.parquet"
 MANIFEST_FILE = "manifest.json"
 WIDER_EVENT = "0--Synthetic"
@@ -69,6 +69,8 @@ class SceneSetConfig:
     max_age: int = 85
     max_yaw: float = 60.0
     max_hidden_fraction: float = 0.25
+    portrait_fraction: float = 0.2  # scenes with one large face (WIDER FACE has close-ups too)
+    portrait_face_fraction: tuple[float, float] = (0.4, 0.8)  # its face-box height / scene height
     chunk_size: int = 20
 
     def fingerprint(self) -> str:
@@ -129,7 +131,8 @@ def compose_scene(job: SceneJob) -> tuple[np.ndarray, list[dict]]:
     rng = np.random.default_rng(job.seed)
     side = max(config.width, config.height)
     canvas = linear_to_srgb(cluttered_background(rng, side))[: config.height, : config.width].copy()
-    count = int(rng.integers(config.min_faces, config.max_faces + 1))
+    portrait = rng.random() < config.portrait_fraction
+    count = 1 if portrait else int(rng.integers(config.min_faces, config.max_faces + 1))
     specs = sample_face_specs(
         count,
         int(rng.integers(2**31)),
@@ -139,6 +142,8 @@ def compose_scene(job: SceneJob) -> tuple[np.ndarray, list[dict]]:
         faces_per_identity=1.0,
     )
     heights = np.exp(rng.uniform(np.log(config.min_face_height), np.log(config.max_face_height), count))
+    if portrait:  # one face filling much of the frame, like the single-face photos the detector annotates
+        heights = rng.uniform(*config.portrait_face_fraction, size=1) * config.height
     order = np.argsort(heights)
     placed: list[dict] = []
     for i in order:

@@ -23,7 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from agelab.detection.boxes import largest_box_index
+from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
 from agelab.evaluation.detection import ImageDetections, average_precision
 from agelab.losses.detection import centernet_loss
@@ -32,7 +32,7 @@ from agelab.models.centernet import CenterNetFaceDetector
 from agelab.models.foss import FossNet
 from agelab.multi_person import age_moments, estimate_faces, image_tensor
 from agelab.parallel import progress_bar
-from agelab.training.engine import FitResult, TrainConfig, fit, resolve_device
+from agelab.training.engine import FitResult, TrainConfig, fit, resolve_device, seed_everything
 from agelab.training.foss_data import GENDER_CODES, FaceRecord, FossImageSet, Source
 
 logger = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ def train_face_detector(
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
 ) -> tuple[CenterNetFaceDetector, FitResult]:
+    seed_everything(train_config.seed)  # the initial weights too: a run is reproducible from its settings
     detector = model_config.build_detector()
     train_set = _image_set([Source("detection", train_records, tiled=False)], model_config, data_config, True)
     val_set = _image_set([Source("detection", val_records, tiled=False)], model_config, data_config, False)
@@ -184,11 +185,13 @@ def annotate_single_face_images(
     *,
     score_threshold: float = 0.2,
     k: int = 20,
+    nms_iou: float | None = 0.5,
     device: str = "auto",
     show_progress: bool = True,
 ) -> tuple[pd.DataFrame, dict]:
     """§4.2: box every single-face image (``image_path``, ``split``, ``age``, ``gender``) with the trained
-    detector. Adds ``n_detected``, the box of the largest detection and ``foss_use``: training and
+    detector (duplicates overlapping by IoU > ``nms_iou`` count once). Adds ``n_detected``, the box of the
+    largest detection and ``foss_use``: training and
     validation images are used only with exactly one detected face; test images keep their largest face.
     Unreadable images are skipped and counted (``reason``)."""
     target = resolve_device(device)
@@ -208,8 +211,9 @@ def annotate_single_face_images(
         except (OSError, UnidentifiedImageError) as exc:
             rows.append({**record, "n_detected": 0, "foss_use": False, "reason": f"unreadable: {exc}"})
             continue
-        output = _detector_predict(detector, image_tensor(pixels, target), k).view(-1, 5).cpu().numpy()
-        found = output[output[:, 4] >= score_threshold]
+        output = _detector_predict(detector, image_tensor(pixels, target), k).view(-1, 5).cpu()
+        output = output[output[:, 4] >= score_threshold]
+        found = output[suppress_duplicates(output[:, :4], output[:, 4], nms_iou)].numpy()
         n = len(found)
         box = found[largest_box_index(found[:, :4])] if n else np.full(5, np.nan)
         if record.get("split") == "test":
@@ -300,6 +304,7 @@ def train_multi_person_model(
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
 ) -> tuple[FossNet, FitResult]:
+    seed_everything(config.engine.seed)
     model = model_config.build()
     model.detector.load_state_dict(detector.state_dict())
     model.freeze_detector(not config.end_to_end)

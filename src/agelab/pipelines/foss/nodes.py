@@ -51,11 +51,13 @@ SYNTHETIC = "synthetic_scenes"
 class AnnotationConfig:
     score_threshold: float = 0.2
     k: int = 20
+    nms_iou: float | None = 0.5  # duplicates of one face count once (None: raw CenterNet peaks)
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
     k: int = 20  # paper: K = 20 at test time
+    nms_iou: float | None = 0.5
     single_face_age_range: tuple[float, float] = (21.0, 60.0)  # UTKFace protocol of Table 5
 
 
@@ -224,6 +226,7 @@ def annotate_age_images(
         model_input[["image_path", "dataset", "split", "age", "gender"]],
         score_threshold=config.annotation.score_threshold,
         k=config.annotation.k,
+        nms_iou=config.annotation.nms_iou,
         device=config.detector_training.device,
         show_progress=config.show_progress,
     )
@@ -302,7 +305,7 @@ def evaluate_foss(
     config = _config(params)
     device = resolve_device(config.training.engine.device)
     model = bundle.build().to(device)
-    predict = foss_faces(model, config.evaluation.k, device)
+    predict = foss_faces(model, config.evaluation.k, device, config.evaluation.nms_iou)
     threshold = config.model.score_threshold
     progress = config.show_progress
     detection = detection_average_precision(
@@ -429,7 +432,7 @@ def plot_group_predictions(bundle: ModelBundle, group_index: pd.DataFrame, param
 
     config = _config(params)
     model = bundle.build()
-    predict = foss_faces(model, config.evaluation.k)
+    predict = foss_faces(model, config.evaluation.k, nms_iou=config.evaluation.nms_iou)
     paths = sorted(group_index["image_path"].unique())[:6]
     return group_predictions_figure(paths, predict, config.model.score_threshold)
 

@@ -1,0 +1,22 @@
+import numpy as np
+import torch
+
+from agelab.detection.boxes import crop_regions, largest_box_index, suppress_duplicates
+
+
+def test_crop_regions_add_20_percent_above_and_10_percent_elsewhere():
+    regions = crop_regions(torch.tensor([[100.0, 200.0, 200.0, 400.0]]))
+    torch.testing.assert_close(regions, torch.tensor([[90.0, 160.0, 210.0, 420.0]]))
+
+
+def test_duplicates_of_one_face_are_suppressed_and_separate_faces_kept():
+    boxes = torch.tensor([[0, 0, 100, 100], [5, 5, 100, 100], [200, 0, 260, 60]], dtype=torch.float32)
+    scores = torch.tensor([0.6, 0.9, 0.5])
+    assert suppress_duplicates(boxes, scores, 0.5).tolist() == [1, 2]
+    assert suppress_duplicates(boxes, scores, None).tolist() == [1, 0, 2]
+    assert suppress_duplicates(boxes[:0], scores[:0], 0.5).tolist() == []
+
+
+def test_largest_box():
+    assert largest_box_index(np.array([[0, 0, 10, 10], [0, 0, 30, 5], [0, 0, 11, 10]])) == 1
+    assert largest_box_index(np.zeros((0, 4))) == -1

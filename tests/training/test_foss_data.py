@@ -1,0 +1,71 @@
+"""FOSS training images: the size-weighted mixture, tiling of age images only, targets that agree with
+the boxes, and the same images for the same (seed, epoch, index)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from agelab.training.foss_data import FaceRecord, FossImageSet, Source
+
+
+def _records(tmp_path, name: str, count: int, age: float | None) -> list[FaceRecord]:
+    records = []
+    for i in range(count):
+        path = tmp_path / f"{name}_{i}.png"
+        Image.fromarray(np.full((60, 80, 3), 40 + i, np.uint8)).save(path)
+        records.append(
+            FaceRecord(str(path), ((10.0, 10.0, 50.0, 50.0),), (math.nan if age is None else age,), (1,))
+        )
+    return records
+
+
+@pytest.fixture
+def image_set(tmp_path):
+    ages = Source("ages", _records(tmp_path, "age", 30, 33.0), tiled=True)
+    scenes = Source("scenes", _records(tmp_path, "scene", 10, None), tiled=False)
+    return FossImageSet([ages, scenes], canvas=128, detector_input=64, max_objects=16, seed=3)
+
+
+def test_one_epoch_is_the_largest_source_and_draws_follow_the_sizes(image_set):
+    assert len(image_set) == 30
+    draws = [image_set._pick(i, np.random.default_rng([3, 0, i]))[0].name for i in range(2000)]
+    assert draws.count("ages") / len(draws) == pytest.approx(0.75, abs=0.03)
+
+
+def test_detection_images_are_whole_and_unlabelled_age_images_tiled(image_set):
+    tiles_seen = set()
+    for index in range(60):
+        rng = np.random.default_rng([3, 0, index])
+        source, _ = image_set._pick(index, rng)
+        image, targets = image_set[index]
+        faces = int(targets["box_mask"].sum())
+        assert image.shape == (3, 128, 128) and image.min() >= 0 and image.max() <= 1
+        assert int((targets["heatmap"] == 1).sum()) == faces  # one peak per face
+        if source.name == "scenes":
+            assert faces == 1 and torch.isnan(targets["ages"][:faces]).all()
+        else:
+            assert faces in (1, 4, 9) and (targets["ages"][:faces] == 33.0).all()
+            tiles_seen.add(faces)
+    assert tiles_seen == {1, 4, 9}
+
+
+def test_the_same_seed_epoch_and_index_give_the_same_image(image_set):
+    first, _ = image_set[5]
+    again, _ = image_set[5]
+    torch.testing.assert_close(first, again)
+    image_set.set_epoch(1)
+    other, _ = image_set[5]
+    assert not torch.equal(first, other)
+
+
+def test_validation_images_are_not_tiled_or_augmented(tmp_path):
+    records = _records(tmp_path, "val", 3, 20.0)
+    val = FossImageSet([Source("val", records, tiled=True)], canvas=128, detector_input=64, train=False)
+    assert len(val) == 3
+    _, targets = val[1]
+    assert int(targets["box_mask"].sum()) == 1 and targets["age"].item() == 20.0
+    # letterboxed 80x60 -> 128x96, centred: the box (10..50) scales by 1.6 and shifts down 16 px
+    np.testing.assert_allclose(targets["boxes"][0].numpy(), [16, 16 + 16, 80, 80 + 16])
