@@ -151,7 +151,8 @@ def _split_records(index: pd.DataFrame, split: str) -> list:
     return records_from_index(part)
 
 
-def _epoch_logger(prefix: str):
+def _epoch_logger(prefix: str, metric_name: str):
+    """Per-epoch MLflow metrics; the engine's generic ``val_metric`` under its real name."""
     import mlflow
 
     if mlflow.active_run() is None:
@@ -159,7 +160,12 @@ def _epoch_logger(prefix: str):
 
     def log(epoch: int, metrics: dict[str, float]) -> None:
         mlflow.log_metrics(
-            {f"{prefix}.{k}": float(v) for k, v in metrics.items() if k != "epoch"}, step=epoch
+            {
+                f"{prefix}.{metric_name if k == 'val_metric' else k}": float(v)
+                for k, v in metrics.items()
+                if k != "epoch"
+            },
+            step=epoch,
         )
 
     return log
@@ -200,7 +206,7 @@ def train_detector(
         config.detector_training,
         config.training.loss,
         checkpoint_dir=run_dir,
-        on_epoch_end=_epoch_logger("foss_detector"),
+        on_epoch_end=_epoch_logger("foss_detector", "val_one_minus_ap50"),
         show_progress=config.show_progress,
     )
     kwargs = {
@@ -278,7 +284,7 @@ def train_foss(
         config.data,
         config.training,
         checkpoint_dir=run_dir,
-        on_epoch_end=_epoch_logger("foss"),
+        on_epoch_end=_epoch_logger("foss", "val_mae"),
         show_progress=config.show_progress,
     )
     kwargs = {**dataclasses.asdict(config.model), "age_layers": list(config.model.age_layers)}
@@ -329,11 +335,11 @@ def evaluate_foss(
         "model": bundle.info,
     }
     metrics = {
-        "foss.detection_ap50": detection["ap"],
-        "foss.group_age_accuracy": groups["age_group_accuracy"],
-        "foss.group_one_off_accuracy": groups["one_off_accuracy"],
-        "foss.group_gender_accuracy": groups["gender_accuracy"],
-        "foss.single_face_mae": single["mae"],
+        "detection_ap50": detection["ap"],
+        "group_age_accuracy": groups["age_group_accuracy"],
+        "group_one_off_accuracy": groups["one_off_accuracy"],
+        "group_gender_accuracy": groups["gender_accuracy"],
+        "single_face_mae": single["mae"],
     }
     logger.info(
         "FOSS: AP@0.5 %.3f; group photos: age group %.1f %%, 1-off %.1f %%, gender %.1f %%; "
