@@ -91,3 +91,28 @@ def test_runtime_parameters_shape_the_compare_pipeline(monkeypatch):
         monkeypatch.setattr(hooks, "_config_loader", None)
         pipelines.set_requested(None)
     assert {"compare.sps_seed2.train", "compare.appearance_seed2.train", "compare.hps_w_0p7.train"} <= trained
+
+
+@pytest.mark.parametrize("env", ["base", "paper"])
+def test_foss_configuration_parses_and_every_catalog_entry_exists(env, monkeypatch):
+    """Both environments' foss settings fit the FOSS dataclasses (no misspelt key), and every dataset the
+    foss pipeline reads or writes has a catalog entry."""
+    from kedro.io import DataCatalog
+
+    from agelab.pipeline_registry import register_pipelines
+    from agelab.pipelines.foss.nodes import FossConfig, _config
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
+    config = loader(env)
+    foss = _config(config["parameters"]["foss"])
+    assert isinstance(foss, FossConfig)
+    if env == "paper":  # the paper's sizes (Yoshimura & Ogata §4.2), merged over conf/base
+        assert (foss.model.detector_input, foss.model.crop_width, foss.model.crop_height) == (480, 160, 224)
+        assert (
+            foss.model.deformable and foss.model.age_width == 0.9 and foss.model.intermediate_channels == 48
+        )
+        assert foss.detection_sets == ("wider_face",) and foss.scenes.train_scenes == 400  # kept from base
+    catalog = DataCatalog.from_config(config["catalog"])
+    pipeline = register_pipelines()["foss"]
+    missing = {d for d in pipeline.datasets() if not d.startswith("params:") and d not in catalog}
+    assert not missing, missing
