@@ -1,4 +1,4 @@
-"""``agelab`` command line: ``agelab predict PATH... --model MODEL``.
+"""``agelab`` command line: ``agelab predict PATH... --model MODEL`` and ``agelab export``.
 
 (Named ``command_line`` because Kedro reserves ``<package>/cli.py`` for its project CLI commands.)
 
@@ -195,9 +195,29 @@ def main(argv: list[str] | None = None) -> int:
         "--nms-iou", type=float, default=0.5, help="FOSS: one box per face (duplicates above this IoU)"
     )
     p.add_argument("--device", default="auto")
+    e = commands.add_parser("export", help="export a trained age model to ONNX (checked against PyTorch)")
+    e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt)")
+    e.add_argument("--output", required=True, help="ONNX file to write")
+    e.add_argument("--tolerance", type=float, default=1e-4, help="largest logit difference accepted")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    return predict(args)
+    return export(args) if args.command == "export" else predict(args)
+
+
+def export(args: argparse.Namespace) -> int:
+    from agelab.export import ExportError, export_onnx
+
+    try:
+        report = export_onnx(ModelBundle.load(args.model), args.output, tolerance=args.tolerance)
+    except (FileNotFoundError, ExportError) as exc:
+        print(f"agelab export: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"agelab export: {report.architecture} -> {report.path} ({report.megabytes:.1f} MB, "
+        f"{report.seconds:.1f} s); onnxruntime vs PyTorch: logits within {report.max_logit_difference:.1e}, "
+        f"ages within {report.max_age_difference:.1e} years"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""``agelab export``: ONNX files onnxruntime runs to the same ages as PyTorch, written only if they do."""
+
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from agelab.command_line import main
+from agelab.export import ExportError, export_onnx
+from agelab.models.bundle import ModelBundle
+from agelab.models.multitask import sps_net
+
+
+@pytest.fixture(scope="module")
+def sps_bundle():
+    torch.manual_seed(0)
+    kwargs = {"min_age": 0, "max_age": 80, "kappa_same": 0.7, "age_dropout": 0.0}
+    return ModelBundle(
+        "sps_net", kwargs, sps_net(**kwargs).state_dict(), crop_size=128, crop_margin=0.2, image_size=112
+    )
+
+
+def test_sps_export_matches_pytorch_for_any_batch_size(sps_bundle, tmp_path):
+    report = export_onnx(sps_bundle, tmp_path / "sps.onnx")
+    assert report.max_logit_difference < 1e-4 and report.max_age_difference < 1e-3
+    model = onnx.load(tmp_path / "sps.onnx")
+    metadata = {p.key: p.value for p in model.metadata_props}
+    assert metadata["crop_size"] == "128" and metadata["image_size"] == "112" and metadata["min_age"] == "0"
+    session = onnxruntime.InferenceSession(str(tmp_path / "sps.onnx"))
+    images = torch.randn(7, 3, 112, 112)
+    logits = session.run(None, {"images": images.numpy()})[0]
+    with torch.no_grad():
+        expected = sps_bundle.build()(images)
+    assert logits.shape == (7, 81)
+    torch.testing.assert_close(torch.from_numpy(logits), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_a_failed_parity_check_writes_nothing(sps_bundle, tmp_path):
+    with pytest.raises(ExportError, match="disagree"):
+        export_onnx(sps_bundle, tmp_path / "strict.onnx", tolerance=-1.0)  # no export can pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_exports_and_refuses_a_foss_model(sps_bundle, tmp_path, capsys):
+    path = tmp_path / "sps_net.pt"
+    sps_bundle.save(path)
+    assert main(["export", "--model", str(path), "--output", str(tmp_path / "out" / "sps.onnx")]) == 0
+    assert "logits within" in capsys.readouterr().out and (tmp_path / "out" / "sps.onnx").is_file()
+    foss = ModelBundle("foss", {}, {}, crop_size=224, crop_margin=0.2, image_size=480)
+    foss.save(tmp_path / "foss.pt")
+    assert main(["export", "--model", str(tmp_path / "foss.pt"), "--output", str(tmp_path / "f.onnx")]) == 2
+    assert "foss" in capsys.readouterr().err and not (tmp_path / "f.onnx").exists()
