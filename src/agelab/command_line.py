@@ -3,7 +3,8 @@
 (Named ``command_line`` because Kedro reserves ``<package>/cli.py`` for its project CLI commands.)
 
 Finds every face with dlib, crops it exactly as training did, estimates its age, and writes a CSV or
-JSON table (file, face, box, age, std) and, on request, annotated copies of the images. A FOSS model
+JSON table (file, face, box, age, std; frame and time for videos, every ``--frame-stride``-th frame) and, on
+request, annotated copies of the images and videos. A FOSS model
 (``foss_net.pt``, ``kedro run --pipeline=foss``) needs no dlib: it detects the faces itself and adds the
 probability that each face is male. Unreadable files are reported and skipped; the run never stops on one
 bad file.
@@ -30,9 +31,18 @@ from agelab.faces.detection import detect_faces
 from agelab.inference import ModelNotFoundError, load_predictor
 from agelab.models.bundle import ModelBundle
 from agelab.multi_person import estimate_faces, image_tensor
+from agelab.parallel import progress_bar
 from agelab.preprocessing.images import UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
 from agelab.training.engine import resolve_device
+from agelab.video import (
+    VIDEO_SUFFIXES,
+    AnnotatedVideoWriter,
+    UnreadableVideoError,
+    frame_rate,
+    is_video,
+    iter_frames,
+)
 
 logger = logging.getLogger("agelab")
 COLUMNS = [
@@ -46,17 +56,20 @@ COLUMNS = [
     "age",
     "age_std",
     "male_probability",
+    "frame",
+    "time_s",
 ]
 FaceRow = tuple[tuple[float, float, float, float], float, float, float, float]
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Images named by files, folders (recursively) and glob patterns; and the inputs that matched none."""
+    """Images and videos named by files, folders (recursively) and glob patterns; and the inputs that
+    matched none."""
     found, missing = [], []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES)
         elif path.is_file():
             found.append(path)
         else:
@@ -65,15 +78,19 @@ def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
     return list(dict.fromkeys(found)), missing
 
 
-def annotate(image, rows: list[dict]) -> bytes:
+def draw_faces(image: np.ndarray, rows: list[dict]) -> Image.Image:
     pil = Image.fromarray(image)
     draw = ImageDraw.Draw(pil)
     for row in rows:
         box = (row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"])
         draw.rectangle(box, outline=(0, 255, 80), width=max(1, pil.width // 250))
         draw.text((box[0], max(0, box[1] - 12)), f"{row['age']:.0f}±{row['age_std']:.0f}", fill=(0, 255, 80))
+    return pil
+
+
+def annotate(image: np.ndarray, rows: list[dict]) -> bytes:
     buffer = io.BytesIO()
-    pil.save(buffer, format="JPEG", quality=92)
+    draw_faces(image, rows).save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()
 
 
@@ -106,6 +123,58 @@ def face_finder(args: argparse.Namespace) -> Callable[[np.ndarray], list[FaceRow
     return find_with_dlib
 
 
+def _face_rows(
+    file: str, faces: list[FaceRow], frame: int | None = None, seconds: float | None = None
+) -> list[dict]:
+    """Table rows of one image or frame; one row with face −1 where no face was found."""
+    where = {"frame": frame, "time_s": None if seconds is None else round(seconds, 3)}
+    if not faces:
+        return [{"file": file, "face": -1, **dict.fromkeys(COLUMNS[2:], None), **where}]
+    return [
+        {
+            "file": file,
+            "face": k,
+            "box_x0": round(float(box[0]), 1),
+            "box_y0": round(float(box[1]), 1),
+            "box_x1": round(float(box[2]), 1),
+            "box_y1": round(float(box[3]), 1),
+            "detector_score": round(float(score), 3),
+            "age": round(float(age), 2),
+            "age_std": round(float(std), 2),
+            "male_probability": None if np.isnan(male) else round(float(male), 3),
+            **where,
+        }
+        for k, (box, score, age, std, male) in enumerate(faces)
+    ]
+
+
+def _predict_video(
+    path: Path, find_faces: Callable[[np.ndarray], list[FaceRow]], args: argparse.Namespace
+) -> list[dict]:
+    """Every ``--frame-stride``-th frame; with ``--annotate``, an annotated video of those frames."""
+    writer = (
+        AnnotatedVideoWriter(
+            Path(args.annotate) / f"{path.stem}.annotated.mp4", frame_rate(path) / args.frame_stride
+        )
+        if args.annotate
+        else None
+    )
+    rows: list[dict] = []
+    try:
+        for index, seconds, frame in iter_frames(path, args.frame_stride):
+            frame_rows = _face_rows(str(path), find_faces(frame), index, seconds)
+            rows += frame_rows
+            if writer is not None:
+                writer.write(np.asarray(draw_faces(frame, [r for r in frame_rows if r["face"] >= 0])))
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
+    if writer is not None:
+        writer.close()
+    return rows
+
+
 def predict(args: argparse.Namespace) -> int:
     try:
         find_faces = face_finder(args)
@@ -115,39 +184,34 @@ def predict(args: argparse.Namespace) -> int:
     files, missing = expand_inputs(args.paths)
     for given in missing:
         print(f"agelab predict: {given}: no such file, folder or matching pattern", file=sys.stderr)
-    rows, skipped, without_face = [], [], 0
+    rows, skipped, without_face, frames = [], [], 0, 0
     start = time.perf_counter()
-    for path in files:
+    bar = progress_bar(files, desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
+    for path in bar:
+        if is_video(path):
+            try:
+                video_rows = _predict_video(path, find_faces, args)
+            except UnreadableVideoError as exc:
+                skipped.append(str(exc))
+                print(f"agelab predict: skipped {exc}", file=sys.stderr)
+                continue
+            frames += len({r["frame"] for r in video_rows})
+            without_face += sum(1 for r in video_rows if r["face"] == -1)
+            rows += video_rows
+            continue
         try:
             image, _ = load_rgb(path)
         except UnreadableImageError as exc:
             skipped.append(str(exc))
             print(f"agelab predict: skipped {exc}", file=sys.stderr)
             continue
-        faces = find_faces(image)
-        if not faces:
-            without_face += 1
-            rows.append({"file": str(path), "face": -1, **dict.fromkeys(COLUMNS[2:], None)})
-            continue
-        image_rows = [
-            {
-                "file": str(path),
-                "face": k,
-                "box_x0": round(float(box[0]), 1),
-                "box_y0": round(float(box[1]), 1),
-                "box_x1": round(float(box[2]), 1),
-                "box_y1": round(float(box[3]), 1),
-                "detector_score": round(float(score), 3),
-                "age": round(float(age), 2),
-                "age_std": round(float(std), 2),
-                "male_probability": None if np.isnan(male) else round(float(male), 3),
-            }
-            for k, (box, score, age, std, male) in enumerate(faces)
-        ]
+        image_rows = _face_rows(str(path), find_faces(image))
+        without_face += image_rows[0]["face"] == -1
         rows += image_rows
         if args.annotate:
             atomic_write_bytes(
-                Path(args.annotate) / f"{path.stem}.annotated.jpg", annotate(image, image_rows)
+                Path(args.annotate) / f"{path.stem}.annotated.jpg",
+                annotate(image, [r for r in image_rows if r["face"] >= 0]),
             )
     table = pd.DataFrame(rows, columns=COLUMNS)
     output = Path(args.output)
@@ -157,9 +221,11 @@ def predict(args: argparse.Namespace) -> int:
         atomic_write_text(output, table.to_csv(index=False))
     elapsed = time.perf_counter() - start
     faces = int((table["face"] >= 0).sum())
+    videos = sum(1 for f in files if is_video(f))
+    video_note = f" and {videos} videos ({frames} frames)" if videos else ""
     print(
-        f"agelab predict: {len(files)} images, {faces} faces, {without_face} without a face, "
-        f"{len(skipped)} unreadable, {elapsed:.1f} s -> {output}"
+        f"agelab predict: {len(files) - videos} images{video_note}, {faces} faces, {without_face} without a "
+        f"face, {len(skipped)} unreadable, {elapsed:.1f} s -> {output}"
     )
     return 1 if missing and not files else 0
 
@@ -170,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("predict", help="estimate the age of every face in images")
     import agelab.models  # noqa: F401  (registers every architecture a bundle may name)
 
-    p.add_argument("paths", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("paths", nargs="+", help="image or video files, folders or glob patterns")
+    p.add_argument("--frame-stride", type=int, default=10, help="videos: every N-th frame (default 10)")
     p.add_argument(
         "--model",
         required=True,
