@@ -19,7 +19,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,12 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from agelab.atomic import atomic_write_bytes, atomic_write_text
-from agelab.faces.detection import detect_faces
-from agelab.inference import ModelNotFoundError, load_predictor
+from agelab.face_ages import DetectionOptions, FaceAge, FaceAgeEstimator
+from agelab.inference import ModelNotFoundError, load_bundle
 from agelab.models.bundle import ModelBundle
-from agelab.multi_person import estimate_faces, image_tensor
 from agelab.parallel import progress_bar
 from agelab.preprocessing.images import UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
-from agelab.training.engine import resolve_device
 from agelab.video import (
     VIDEO_SUFFIXES,
     AnnotatedVideoWriter,
@@ -59,7 +58,13 @@ COLUMNS = [
     "frame",
     "time_s",
 ]
-FaceRow = tuple[tuple[float, float, float, float], float, float, float, float]
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter); itertools.batched before 3.12."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, max(1, size))):
+        yield chunk
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -94,37 +99,17 @@ def annotate(image: np.ndarray, rows: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
-def face_finder(args: argparse.Namespace) -> Callable[[np.ndarray], list[FaceRow]]:
-    """image → [(box, detector score, age, age std, male probability)] for the model ``args.model``:
-    a FOSS model detects faces itself; any other model takes dlib's detections."""
-    path = Path(args.model)
-    if path.is_file():
-        bundle = ModelBundle.load(path)
-        if bundle.architecture == "foss":
-            device = resolve_device(args.device)
-            model = bundle.build().to(device)
-
-            def find_with_foss(image: np.ndarray) -> list[FaceRow]:
-                faces = estimate_faces(model, image_tensor(image, device), args.top_k, args.score_threshold)[
-                    0
-                ]
-                return [(f.box, f.score, f.age, f.age_std, f.male_probability) for f in faces]
-
-            return find_with_foss
-    predictor = load_predictor(args.model, args.device)
-
-    def find_with_dlib(image: np.ndarray) -> list[FaceRow]:
-        detections = detect_faces(image, args.detector, args.upsample, args.min_score)
-        if not detections:
-            return []
-        ages, stds = predictor.predict(predictor.prepare(image, [d.box for d in detections]))
-        return [(d.box, d.score, a, s, float("nan")) for d, a, s in zip(detections, ages, stds, strict=True)]
-
-    return find_with_dlib
+def face_estimator(args: argparse.Namespace) -> FaceAgeEstimator:
+    """The model ``args.model`` (file or MLflow URI) with the command line's detection settings: a FOSS
+    model detects faces itself; any other model takes dlib's detections."""
+    options = DetectionOptions(
+        args.detector, args.upsample, args.min_score, args.top_k, args.score_threshold, args.nms_iou
+    )
+    return FaceAgeEstimator(load_bundle(args.model), options, args.device, max_faces=args.batch_size)
 
 
 def _face_rows(
-    file: str, faces: list[FaceRow], frame: int | None = None, seconds: float | None = None
+    file: str, faces: list[FaceAge], frame: int | None = None, seconds: float | None = None
 ) -> list[dict]:
     """Table rows of one image or frame; one row with face −1 where no face was found."""
     where = {"frame": frame, "time_s": None if seconds is None else round(seconds, 3)}
@@ -144,14 +129,15 @@ def _face_rows(
             "male_probability": None if np.isnan(male) else round(float(male), 3),
             **where,
         }
-        for k, (box, score, age, std, male) in enumerate(faces)
+        for k, (box, score, age, std, male) in enumerate(
+            (f.box, f.score, f.age, f.age_std, f.male_probability) for f in faces
+        )
     ]
 
 
-def _predict_video(
-    path: Path, find_faces: Callable[[np.ndarray], list[FaceRow]], args: argparse.Namespace
-) -> list[dict]:
-    """Every ``--frame-stride``-th frame; with ``--annotate``, an annotated video of those frames."""
+def _predict_video(path: Path, estimator: FaceAgeEstimator, args: argparse.Namespace) -> list[dict]:
+    """Every ``--frame-stride``-th frame, ``--batch-images`` frames per batch; with ``--annotate``, an
+    annotated video of those frames."""
     writer = (
         AnnotatedVideoWriter(
             Path(args.annotate) / f"{path.stem}.annotated.mp4", frame_rate(path) / args.frame_stride
@@ -161,11 +147,13 @@ def _predict_video(
     )
     rows: list[dict] = []
     try:
-        for index, seconds, frame in iter_frames(path, args.frame_stride):
-            frame_rows = _face_rows(str(path), find_faces(frame), index, seconds)
-            rows += frame_rows
-            if writer is not None:
-                writer.write(np.asarray(draw_faces(frame, [r for r in frame_rows if r["face"] >= 0])))
+        for batch in batched(iter_frames(path, args.frame_stride), args.batch_images):
+            found = estimator.estimate([frame for _, _, frame in batch])
+            for (index, seconds, frame), faces in zip(batch, found, strict=True):
+                frame_rows = _face_rows(str(path), faces, index, seconds)
+                rows += frame_rows
+                if writer is not None:
+                    writer.write(np.asarray(draw_faces(frame, [r for r in frame_rows if r["face"] >= 0])))
     except BaseException:
         if writer is not None:
             writer.discard()
@@ -175,10 +163,21 @@ def _predict_video(
     return rows
 
 
+def _read_images(paths: list[Path], skipped: list[str]) -> list[tuple[Path, np.ndarray]]:
+    images = []
+    for path in paths:
+        try:
+            images.append((path, load_rgb(path)[0]))
+        except UnreadableImageError as exc:
+            skipped.append(str(exc))
+            print(f"agelab predict: skipped {exc}", file=sys.stderr)
+    return images
+
+
 def predict(args: argparse.Namespace) -> int:
     try:
-        find_faces = face_finder(args)
-    except ModelNotFoundError as exc:
+        estimator = face_estimator(args)
+    except (ModelNotFoundError, FileNotFoundError) as exc:
         print(f"agelab predict: {exc}", file=sys.stderr)
         return 2
     files, missing = expand_inputs(args.paths)
@@ -186,33 +185,33 @@ def predict(args: argparse.Namespace) -> int:
         print(f"agelab predict: {given}: no such file, folder or matching pattern", file=sys.stderr)
     rows, skipped, without_face, frames = [], [], 0, 0
     start = time.perf_counter()
-    bar = progress_bar(files, desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
-    for path in bar:
-        if is_video(path):
-            try:
-                video_rows = _predict_video(path, find_faces, args)
-            except UnreadableVideoError as exc:
-                skipped.append(str(exc))
-                print(f"agelab predict: skipped {exc}", file=sys.stderr)
-                continue
-            frames += len({r["frame"] for r in video_rows})
-            without_face += sum(1 for r in video_rows if r["face"] == -1)
-            rows += video_rows
-            continue
+    bar = progress_bar(total=len(files), desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
+    images = [f for f in files if not is_video(f)]
+    for chunk in batched(images, args.batch_images):
+        loaded = _read_images(list(chunk), skipped)
+        for (path, image), faces in zip(loaded, estimator.estimate([i for _, i in loaded]), strict=True):
+            image_rows = _face_rows(str(path), faces)
+            without_face += image_rows[0]["face"] == -1
+            rows += image_rows
+            if args.annotate:
+                atomic_write_bytes(
+                    Path(args.annotate) / f"{path.stem}.annotated.jpg",
+                    annotate(image, [r for r in image_rows if r["face"] >= 0]),
+                )
+        bar.update(len(chunk))
+    for path in (f for f in files if is_video(f)):
         try:
-            image, _ = load_rgb(path)
-        except UnreadableImageError as exc:
+            video_rows = _predict_video(path, estimator, args)
+        except UnreadableVideoError as exc:
             skipped.append(str(exc))
             print(f"agelab predict: skipped {exc}", file=sys.stderr)
             continue
-        image_rows = _face_rows(str(path), find_faces(image))
-        without_face += image_rows[0]["face"] == -1
-        rows += image_rows
-        if args.annotate:
-            atomic_write_bytes(
-                Path(args.annotate) / f"{path.stem}.annotated.jpg",
-                annotate(image, [r for r in image_rows if r["face"] >= 0]),
-            )
+        finally:
+            bar.update()
+        frames += len({r["frame"] for r in video_rows})
+        without_face += sum(1 for r in video_rows if r["face"] == -1)
+        rows += video_rows
+    bar.close()
     table = pd.DataFrame(rows, columns=COLUMNS)
     output = Path(args.output)
     if args.format == "json" or output.suffix == ".json":
@@ -262,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         "--nms-iou", type=float, default=0.5, help="FOSS: one box per face (duplicates above this IoU)"
     )
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--batch-images", type=int, default=16, help="images (or video frames) read and estimated together"
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="face crops per forward pass of the age model")
     e = commands.add_parser("export", help="export a trained age model to ONNX (checked against PyTorch)")
     e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt)")
     e.add_argument("--output", required=True, help="ONNX file to write")

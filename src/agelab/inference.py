@@ -16,6 +16,7 @@ from agelab.losses.age import expected_age
 from agelab.models.alexnet import age_std
 from agelab.models.bundle import ModelBundle
 from agelab.training.data import build_transform
+from agelab.training.engine import resolve_device
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -53,22 +54,25 @@ class AgePredictor:
         return expected_age(logits, self.min_age).cpu().numpy(), age_std(logits, self.min_age).cpu().numpy()
 
 
-def load_predictor(model: str, device: str = "auto") -> AgePredictor:
-    """``model``: a bundle file (``data/06_models/.../*.pt``), an MLflow run id, ``runs:/<id>/model`` or
-    ``models:/<name>/<version>``."""
-    target = torch.device(
-        "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredictor:
+    if bundle.architecture == "foss":
+        raise ValueError("a FOSS model detects faces itself: use agelab.face_ages.FaceAgeEstimator")
+    return AgePredictor(
+        bundle.build().to(device),
+        bundle.kwargs["min_age"],
+        CropSpec(bundle.crop_size, bundle.crop_margin),
+        bundle.image_size,
+        device,
     )
+
+
+def load_bundle(model: str) -> ModelBundle:
+    """``model``: a bundle file (``data/06_models/.../*.pt``), an MLflow run id, ``runs:/<id>/model`` or
+    ``models:/<name>/<version>`` (an agelab pyfunc model, :mod:`agelab.serving`, whose artifact is the
+    bundle file)."""
     path = Path(model)
     if path.is_file():
-        bundle = ModelBundle.load(path)
-        return AgePredictor(
-            bundle.build().to(target),
-            bundle.kwargs["min_age"],
-            CropSpec(bundle.crop_size, bundle.crop_margin),
-            bundle.image_size,
-            target,
-        )
+        return ModelBundle.load(path)
     uri = f"runs:/{model}/model" if RUN_ID.match(model) else model
     if not uri.startswith(("runs:/", "models:/")):
         raise ModelNotFoundError(
@@ -77,29 +81,20 @@ def load_predictor(model: str, device: str = "auto") -> AgePredictor:
         )
     import mlflow
 
+    from agelab.serving import BUNDLE_ARTIFACT
+
     try:
-        info = mlflow.models.get_model_info(uri)
-        network = mlflow.pytorch.load_model(uri, map_location=target)
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except Exception as exc:
         raise ModelNotFoundError(
             f"no MLflow model at {uri} (tracking URI {mlflow.get_tracking_uri()}): {exc}"
         ) from exc
-    meta = info.metadata or {}
-    if "crop_size" not in meta:
-        raise ModelNotFoundError(f"{uri} was not logged by agelab (no crop settings in its metadata)")
-    return AgePredictor(
-        _in_eval_mode(network),
-        int(meta["agelab_kwargs"]["min_age"]),
-        CropSpec(int(meta["crop_size"]), float(meta["crop_margin"])),
-        int(meta["image_size"]),
-        target,
-    )
+    bundle_file = local / "artifacts" / BUNDLE_ARTIFACT
+    if not bundle_file.is_file():
+        raise ModelNotFoundError(f"{uri} was not logged by agelab (no artifacts/{BUNDLE_ARTIFACT} in it)")
+    return ModelBundle.load(bundle_file)
 
 
-def _in_eval_mode(network: nn.Module) -> nn.Module:
-    """MLflow 3 logs PyTorch models as torch.export programs ("pt2"), already traced in eval mode and
-    refusing ``.eval()``; pickled modules are switched to eval mode as usual."""
-    try:
-        return network.eval()
-    except NotImplementedError:
-        return network
+def load_predictor(model: str, device: str = "auto") -> AgePredictor:
+    """The age network of ``model`` (see :func:`load_bundle`) ready for face crops."""
+    return predictor_from_bundle(load_bundle(model), resolve_device(device))

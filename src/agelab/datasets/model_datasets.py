@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
 from agelab.datasets.folder_dataset import FolderHandleDataset
@@ -45,20 +44,11 @@ class CheckpointDirDataset(FolderHandleDataset):
     written_by = "the training engine"
 
 
-def bundle_metadata(bundle: ModelBundle) -> dict[str, Any]:
-    """What inference needs besides the network: crop framing, input size, age range, architecture."""
-    return {
-        "agelab_architecture": bundle.architecture,
-        "agelab_kwargs": bundle.kwargs,
-        "crop_size": bundle.crop_size,
-        "crop_margin": bundle.crop_margin,
-        "image_size": bundle.image_size,
-    }
-
-
 class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
-    """Logs the bundle's network to the active MLflow run with ``mlflow.pytorch``, with an input example
-    (one face crop tensor) and the signature MLflow infers from it."""
+    """Logs the bundle to the active MLflow run as a pyfunc model with a signature
+    (:func:`agelab.serving.log_pyfunc_model`): ``mlflow models serve -m runs:/<run id>/model`` then answers
+    HTTP requests with the age of every face in the posted images, and ``agelab predict --model
+    runs:/<run id>/model`` reads it back."""
 
     def __init__(
         self,
@@ -73,24 +63,18 @@ class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
 
     def load(self) -> None:
         raise DatasetError(
-            "load models with `agelab predict --model runs:/<run id>/model` or mlflow.pytorch.load_model"
+            "load models with `agelab predict --model runs:/<run id>/model` or mlflow.pyfunc.load_model"
         )
 
     def save(self, data: ModelBundle) -> None:
         import mlflow
 
+        from agelab.serving import log_pyfunc_model
+
         if mlflow.active_run() is None:
             logger.warning("no active MLflow run: model not logged")
             return
-        model = data.build()
-        example = np.zeros((1, 3, data.image_size, data.image_size), dtype=np.float32)
-        mlflow.pytorch.log_model(
-            model,
-            name=self._artifact_path,
-            input_example=example,
-            registered_model_name=self._registered_model_name,
-            metadata=bundle_metadata(data),
-        )
+        log_pyfunc_model(data, self._artifact_path, self._registered_model_name)
 
     def _describe(self) -> dict[str, Any]:
         return {"artifact_path": self._artifact_path, "registered_model_name": self._registered_model_name}

@@ -117,6 +117,21 @@ def test_data_then_foss_then_predict(tmp_path):
     assert (table["box_x1"] > table["box_x0"]).all()
     assert (tmp_path / "annotated" / f"{group_photo.stem}.annotated.jpg").is_file()
 
+    # the same model as an MLflow pyfunc model (what `mlflow models serve` runs): every face, with P(male)
+    import mlflow
+
+    from agelab.serving import log_pyfunc_model
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("foss", artifact_location=(tmp_path / "mlruns").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as run:
+        log_pyfunc_model(bundle)
+    served = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(
+        pd.DataFrame({"image": [group_photo.read_bytes()]}), params={"score_threshold": 0.0}
+    )
+    assert (served["face"] >= 0).sum() >= 1 and served["male_probability"].between(0, 1).all()
+    assert served["age"].tolist()[:1] == pytest.approx(table["age"].tolist()[:1], abs=0.01)
+
 
 def test_unknown_foss_key_and_unknown_set_stop_before_training(tmp_path):
     with pytest.raises(Exception, match=r"foss"):

@@ -58,6 +58,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["model", "history"],
                 name="train_foss_model",
             ),
+            node(nodes.pass_model, "model", "mlflow_model", name="log_foss_model"),
             node(
                 nodes.evaluate_foss,
                 [

@@ -1,0 +1,201 @@
+"""The MLflow pyfunc model of :mod:`agelab.serving`: logged with a signature, loaded back, and served by
+``mlflow models serve`` on 127.0.0.1 answering real HTTP requests with ages."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+import skimage.data
+import torch
+from PIL import Image
+
+from agelab.face_ages import FaceAgeEstimator
+from agelab.models.alexnet import appearance_subnet
+from agelab.models.bundle import ModelBundle
+from agelab.serving import FACE_COLUMNS, decode_image, face_table, log_pyfunc_model
+from tests.conftest import PROJECT_ROOT
+
+ASTRONAUT_FACE = (179, 83, 267, 171)  # dlib HOG's box on skimage's astronaut
+
+
+@pytest.fixture(scope="module")
+def bundle() -> ModelBundle:
+    torch.manual_seed(0)
+    return ModelBundle(
+        "appearance_subnet",
+        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
+        appearance_subnet(0, 80).state_dict(),
+        crop_size=128,
+        crop_margin=0.2,
+        image_size=112,
+    )
+
+
+@pytest.fixture(scope="module")
+def astronaut_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def logged_model(bundle, tmp_path_factory):
+    """(tracking URI, run id) of a run holding the bundle as a pyfunc model."""
+    import mlflow
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("serving", artifact_location=(folder / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as run:
+        info = log_pyfunc_model(bundle)
+    assert info.signature is not None
+    return uri, run.info.run_id
+
+
+def test_decode_image_takes_bytes_or_base64_and_refuses_the_rest(astronaut_jpeg):
+    assert decode_image(astronaut_jpeg).shape == (512, 512, 3)
+    assert decode_image(base64.b64encode(astronaut_jpeg).decode()).shape == (512, 512, 3)
+    with pytest.raises(ValueError, match="not base64"):
+        decode_image("not base64 at all!")
+    with pytest.raises(ValueError, match="not a readable image"):
+        decode_image(b"\xff\xd8 not really a jpeg")
+
+
+def test_face_table_one_row_per_face_and_a_row_for_each_failure(bundle, astronaut_jpeg):
+    table = face_table(FaceAgeEstimator(bundle, device="cpu"), [astronaut_jpeg, b"junk", jpeg_grey()])
+    assert list(table.columns) == [name for name, _ in FACE_COLUMNS]
+    assert table["image"].tolist() == [0, 1, 2]
+    assert table.loc[0, "face"] == 0 and table.loc[0, "box_x0"] == pytest.approx(ASTRONAUT_FACE[0], abs=3)
+    assert 0 <= table.loc[0, "age"] <= 80 and table.loc[0, "error"] == ""
+    assert table.loc[1, "face"] == -1 and "not a readable image" in table.loc[1, "error"]
+    assert table.loc[2, "face"] == -1 and table.loc[2, "error"] == "" and np.isnan(table.loc[2, "age"])
+
+
+def jpeg_grey() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 80), (120, 120, 120)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_logged_model_has_a_signature_and_predicts_like_the_bundle(logged_model, bundle, astronaut_jpeg):
+    import mlflow
+
+    uri, run_id = logged_model
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    schema = model.metadata.get_input_schema()
+    assert schema.input_names() == ["image"] and str(schema.input_types()[0]) == "DataType.binary"
+    assert model.metadata.metadata["crop_size"] == 128
+    served = model.predict(pd.DataFrame({"image": [astronaut_jpeg]}))
+    direct = FaceAgeEstimator(bundle, device="cpu").estimate([decode_image(astronaut_jpeg)])[0]
+    assert len(served) == len(direct) == 1
+    assert served.loc[0, "age"] == pytest.approx(direct[0].age, abs=1e-4)
+    stricter = model.predict(pd.DataFrame({"image": [astronaut_jpeg]}), params={"min_score": 5.0})
+    assert stricter["face"].tolist() == [-1]  # no HOG detection scores 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, payload: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_jpeg, tmp_path):
+    uri, run_id = logged_model
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(PROJECT_ROOT / ".venv/bin/mlflow"),
+            "models",
+            "serve",
+            "-m",
+            f"runs:/{run_id}/model",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        # MLflow starts `uvicorn` from PATH: the project's venv, as after `source .venv/bin/activate`
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": uri,
+            "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the server forks workers: stop the whole process group
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "server did not come up in 180 s"
+            time.sleep(1)
+        encoded = base64.b64encode(astronaut_jpeg).decode()
+        answer = _post(
+            f"{base}/invocations",
+            {
+                "dataframe_split": {
+                    "columns": ["image"],
+                    "data": [[encoded], [base64.b64encode(b"junk").decode()]],
+                }
+            },
+        )
+        rows = pd.DataFrame(answer["predictions"])
+        direct = FaceAgeEstimator(bundle, device="cpu").estimate([decode_image(astronaut_jpeg)])[0]
+        face = rows[(rows["image"] == 0) & (rows["face"] == 0)].iloc[0]
+        assert face["age"] == pytest.approx(direct[0].age, abs=1e-3)
+        assert face["box_x0"] == pytest.approx(direct[0].box[0])
+        junk = rows[rows["image"] == 1].iloc[0]
+        assert junk["face"] == -1 and "not a readable image" in junk["error"]
+        with_params = _post(
+            f"{base}/invocations",
+            {"dataframe_split": {"columns": ["image"], "data": [[encoded]]}, "params": {"min_score": 5.0}},
+        )
+        assert [r["face"] for r in with_params["predictions"]] == [-1]
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
