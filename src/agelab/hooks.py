@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -23,3 +25,25 @@ class ProjectConfigHook:
 def current_config_loader() -> Any:
     """The config loader of the current run, or ``None`` outside a Kedro run."""
     return _config_loader
+
+
+def torchrun_rank() -> int:
+    """This process's rank under ``torchrun`` (its ``RANK`` variable); 0 when not launched by it."""
+    return int(os.environ.get("RANK", "0"))
+
+
+class TorchrunHook:
+    """``torchrun --nproc_per_node=N -m kedro run --pipeline=<model>_only``: every rank runs the pipeline
+    (the training engine shards the batches and all-reduces the gradients), rank 0 alone logs to MLflow.
+    ``settings.py`` keeps kedro-mlflow's hooks off on the other ranks; this hook switches off the logging
+    of the catalog's MLflow datasets there, which would otherwise start stray runs of their own."""
+
+    @hook_impl
+    def before_pipeline_run(self, catalog) -> None:
+        rank = torchrun_rank()
+        if rank == 0:
+            return
+        for _name, dataset in catalog.items():
+            if type(dataset).__name__.startswith("Mlflow"):
+                dataset._logging_activated = False
+        logging.getLogger("agelab").info("torchrun rank %d: MLflow logging is left to rank 0", rank)

@@ -1,4 +1,11 @@
-"""Parallel map over worker processes with a progress bar (items/s and ETA)."""
+"""Parallel map over worker processes, or over a Dask cluster, with a progress bar (items/s and ETA).
+
+Local worker processes are the default. Given a scheduler address (``tcp://host:8786``, a
+``dask.distributed`` cluster you started with ``dask scheduler`` / ``dask worker``), the same map runs on the
+cluster's workers, in chunks, with a bounded number of chunks in flight, and yields results in input order
+exactly as the local path does; ``local`` starts a :class:`~dask.distributed.LocalCluster` on this machine.
+The workers must see the same files at the same paths (a shared file system) and have agelab installed.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
@@ -57,8 +65,10 @@ def progress_map(
     initializer: Callable[..., Any] | None = None,
     initargs: tuple = (),
     show_progress: bool = True,
+    scheduler: str | None = None,
 ) -> Iterator[R]:
-    """Yield ``function(item)`` in input order, in ``workers`` processes (1 = in this process).
+    """Yield ``function(item)`` in input order, in ``workers`` processes (1 = in this process), or on the
+    Dask cluster at ``scheduler`` (``function`` and the items must be picklable; see the module docstring).
 
     The bar reports items per second and the time left; it is written to stderr and disabled when
     ``show_progress`` is false (e.g. in tests).
@@ -66,6 +76,19 @@ def progress_map(
     count = total if total is not None else (len(items) if hasattr(items, "__len__") else None)
     bar = progress_bar(total=count, desc=description, unit=unit, disable=not show_progress, smoothing=0.1)
     try:
+        if scheduler:
+            for result in dask_map(
+                function,
+                items,
+                scheduler,
+                chunksize=chunksize,
+                workers=workers,
+                initializer=initializer,
+                initargs=initargs,
+            ):
+                yield result
+                bar.update()
+            return
         if workers <= 1:
             if initializer is not None:
                 initializer(*initargs)
@@ -81,3 +104,55 @@ def progress_map(
                 bar.update()
     finally:
         bar.close()
+
+
+def _apply_chunk(function: Callable[[T], R], chunk: list[T]) -> list[R]:
+    return [function(item) for item in chunk]
+
+
+def _initialise_dask_worker(initializer: Callable[..., Any] | None, initargs: tuple) -> None:
+    single_threaded_worker(initializer, *initargs)
+
+
+def dask_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    scheduler: str,
+    *,
+    chunksize: int = 8,
+    workers: int = 1,
+    in_flight_per_thread: int = 4,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple = (),
+) -> Iterator[R]:
+    """``function`` over ``items`` on a Dask cluster, in input order, ``chunksize`` items per task and at
+    most ``in_flight_per_thread`` tasks per worker thread submitted ahead (memory stays bounded however many
+    items there are). ``scheduler``: an address, or ``local`` for a LocalCluster of ``workers``
+    single-threaded processes. A failing item raises its error here, as the local path does."""
+    from collections import deque
+
+    from dask.distributed import Client, LocalCluster
+
+    cluster = (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        if scheduler == "local"
+        else None
+    )
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:
+            client.run(_initialise_dask_worker, initializer, initargs)
+            threads = max(1, sum(client.nthreads().values()))
+            pending: deque = deque()
+            iterator = iter(items)
+            while True:
+                while len(pending) < threads * in_flight_per_thread:
+                    chunk = list(islice(iterator, chunksize))
+                    if not chunk:
+                        break
+                    pending.append(client.submit(_apply_chunk, function, chunk, pure=False))
+                if not pending:
+                    return
+                yield from pending.popleft().result()
+    finally:
+        if cluster is not None:
+            cluster.close()

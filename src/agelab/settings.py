@@ -15,6 +15,10 @@ CONFIG_LOADER_ARGS = {
 }
 
 # the compare pipeline's shape (seeds, sweeps, cross-dataset sets) is read from the run's configuration
-from agelab.hooks import ProjectConfigHook  # noqa: E402
+from agelab.hooks import ProjectConfigHook, TorchrunHook, torchrun_rank  # noqa: E402
 
-HOOKS = (ProjectConfigHook(),)
+HOOKS = (ProjectConfigHook(), TorchrunHook())
+
+# under torchrun only rank 0 tracks the run in MLflow (docs/scale_out.md)
+if torchrun_rank() > 0:
+    DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

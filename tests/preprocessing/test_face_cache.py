@@ -58,3 +58,19 @@ def test_second_run_is_served_from_cache_and_changes_invalidate_one_chunk(utk_li
     target.write_bytes(target.read_bytes())  # same bytes, new mtime: a changed file identity
     analyse_faces(index, cache, config, show_progress=False)
     assert len(list(cache.parts.iterdir())) == len(parts) + 1
+
+
+def test_analysis_on_a_dask_cluster_equals_the_local_one(utk_like, tmp_path):
+    from dask.distributed import LocalCluster
+
+    index = read_dataset("utkface", utk_like).index
+    local = analyse_faces(
+        index, FaceCache(tmp_path / "local"), AnalysisConfig(chunk_size=3), show_progress=False
+    )
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        config = AnalysisConfig(chunk_size=3, dask_scheduler=cluster.scheduler_address)
+        distributed = analyse_faces(index, FaceCache(tmp_path / "dask"), config, show_progress=False)
+    assert config.fingerprint() == AnalysisConfig(chunk_size=3).fingerprint()  # same cache either way
+    differing = [c for c in local.columns if not local[c].equals(distributed[c])]
+    assert differing == ["crop_path"]
+    assert distributed["crop_path"].dropna().map(lambda p: p.startswith(str(tmp_path / "dask"))).all()

@@ -54,10 +54,13 @@ class AnalysisConfig:
     workers: int | str = "auto"
     chunk_size: int = 256
     grayscale_tolerance: int = 12
+    # a dask.distributed scheduler ("tcp://host:8786", or "local" for a LocalCluster of `workers`
+    # processes): the per-image analysis then runs on its workers (which must see the same paths)
+    dask_scheduler: str | None = None
 
     def fingerprint(self) -> str:
         payload = {**to_dict(self), "version": ANALYSIS_VERSION}
-        for key in ("workers", "chunk_size"):
+        for key in ("workers", "chunk_size", "dask_scheduler"):
             payload.pop(key)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -229,6 +232,7 @@ def analyse_faces(
         description="analyse faces",
         show_progress=show_progress,
         chunksize=16,
+        scheduler=config.dask_scheduler,
     )
     for k in todo:
         rows = [r for _ in chunks[k] for r in next(results)]

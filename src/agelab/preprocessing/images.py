@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def load_rgb(path: str | Path) -> tuple[np.ndarray, bytes]:
                 image.load()  # forces a full decode: truncated files fail here
                 rgb = image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-        raise UnreadableImageError(f"{path}: not a readable image ({exc})") from None
+        reason = re.sub(r" <_io\.BytesIO object at 0x[0-9a-f]+>", "", str(exc))  # same text every run
+        raise UnreadableImageError(f"{path}: not a readable image ({reason})") from None
     return np.asarray(rgb), data
 
 

@@ -218,6 +218,15 @@ def fit(
     context = init_distributed(device)
     if device.type == "cuda" and context.enabled:
         device = torch.device("cuda", context.local_rank)
+    if context.enabled:
+        logger.info(
+            "distributed training: rank %d of %d on %s (%s); each rank takes every %d-th batch",
+            context.rank,
+            context.world_size,
+            device,
+            torch.distributed.get_backend(),
+            context.world_size,
+        )
     seed_everything(config.seed)
     model.to(device)
     optimizer = (make_optimizer or default_optimizer)(model, config)

@@ -1,0 +1,69 @@
+"""The documented scale-out recipe, for real: ``kedro run --pipeline=data`` once, then
+``torchrun --nproc_per_node=2 -m kedro run --pipeline=appearance_only`` (DDP over gloo on this CPU); rank 0
+alone logs to MLflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
+
+APPEARANCE_PARAMS = (
+    "appearance.training.epochs=1,appearance.training.batch_size=4,appearance.training.device=cpu,"
+    "appearance.training.max_batches_per_epoch=4,appearance.show_progress=false"
+)
+
+
+@pytest.mark.slow
+def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    shutil.copytree(PROJECT_ROOT / "src", project / "src")
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "OMP_NUM_THREADS": "1",
+    }
+    data = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipeline=data", "--params", DATA_PARAMS],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert data.returncode == 0, data.stderr[-3000:]
+    torchrun = [
+        str(PROJECT_ROOT / ".venv/bin/torchrun"),
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "kedro",
+        "run",
+        "--pipeline=appearance_only",
+        "--params",
+        f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
+    ]
+    run = subprocess.run(torchrun, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    assert "distributed training: rank 0 of 2" in output and "distributed training: rank 1 of 2" in output
+    assert "torchrun rank 1:" in output, output[-6000:]
+    assert (project / "data/06_models/appearance/appearance_subnet.pt").is_file()
+
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    runs = mlflow.search_runs(experiment_names=["agelab"], search_all_experiments=False)
+    assert sorted(runs["tags.mlflow.runName"]) == ["appearance_only", "data"]  # no stray run from rank 1
+    appearance = runs[runs["tags.mlflow.runName"] == "appearance_only"].iloc[0]
+    assert appearance["status"] == "FINISHED" and appearance["metrics.appearance_metrics.test_mae"] >= 0
