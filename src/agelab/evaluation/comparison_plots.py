@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from agelab.evaluation.plots import subplots
 
 
 def group_bars(table: pd.DataFrame, *, metric: str, reference: str, model: str) -> Figure:
     """Figs. 3b / 4b: MAE of both models per extremeness group (left = least extreme), with the mean
     difference model − reference written above each pair."""
-    figure, ax = plt.subplots(figsize=(6.4, 3.6))
+    figure, ax = subplots(figsize=(6.4, 3.6))
     x = np.arange(len(table))
     ax.bar(x - 0.2, table["mae_reference"], 0.4, label=reference, color="#9e9e9e")
     ax.bar(x + 0.2, table["mae_model"], 0.4, label=model, color="#1f77b4")
@@ -45,7 +43,7 @@ def group_samples(
     """Figs. 3a / 4a: one row of face crops per group, least extreme at the top, each crop labelled
     with its metric value (``faces`` has ``crop_path`` and ``metric``)."""
     n_groups = int(groups.max()) + 1 if len(groups) else 0
-    figure, axes = plt.subplots(
+    figure, axes = subplots(
         max(n_groups, 1), per_group, figsize=(1.3 * per_group, 1.45 * max(n_groups, 1)), squeeze=False
     )
     rng = np.random.default_rng(seed)
@@ -72,7 +70,7 @@ def improved_examples(
     n = max(len(examples), 1)
     cols = min(n, 6)
     rows = int(np.ceil(n / cols))
-    figure, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.35 * rows), squeeze=False)
+    figure, axes = subplots(rows, cols, figsize=(2.0 * cols, 2.35 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, row in zip(axes.ravel(), examples.itertuples(), strict=False):

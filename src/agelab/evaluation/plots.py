@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+
+def subplots(*grid, figsize: tuple[float, float] | None = None, **kwargs):
+    """``pyplot.subplots`` without pyplot: a stand-alone Figure (no backend, no global figure registry, safe
+    in Kedro's worker threads and leaves a notebook's backend alone) and its axes."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*grid, **kwargs)
 
 
 def sample_grid(
@@ -25,7 +29,7 @@ def sample_grid(
     title: str = "",
 ) -> Figure:
     """A grid of face crops, one column per age bin (youngest left), with labels and dlib landmarks."""
-    figure, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.85 * rows), squeeze=False)
+    figure, axes = subplots(rows, cols, figsize=(1.6 * cols, 1.85 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     if len(faces):
@@ -49,7 +53,7 @@ def sample_grid(
 
 def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, *, title: str = "") -> Figure:
     """Scatter of predicted against true age with the identity line and the MAE in the title."""
-    figure, ax = plt.subplots(figsize=(4.2, 4.2))
+    figure, ax = subplots(figsize=(4.2, 4.2))
     ax.scatter(true, predicted, s=6, alpha=0.5, linewidths=0)
     low, high = float(min(np.min(true), np.min(predicted))), float(max(np.max(true), np.max(predicted)))
     ax.plot([low, high], [low, high], color="black", linewidth=0.8)
@@ -62,7 +66,7 @@ def predicted_vs_true(predicted: np.ndarray, true: np.ndarray, *, title: str = "
 def learning_curves(history: list[dict[str, float]], *, metric_name: str = "validation MAE") -> Figure:
     """Training loss and the validation metric per epoch."""
     epochs = [h["epoch"] for h in history]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    figure, (left, right) = subplots(1, 2, figsize=(8, 3.2))
     left.plot(epochs, [h["train_loss"] for h in history], marker="o")
     left.set(xlabel="epoch", ylabel="training loss")
     right.plot(epochs, [h["val_metric"] for h in history], marker="o", color="tab:orange")
@@ -90,7 +94,7 @@ def reconstruction_overlays(
     from agelab.morphable.rasterize import rasterize
 
     count = len(images)
-    figure, axes = plt.subplots(2, count, figsize=(1.7 * count, 3.7), squeeze=False)
+    figure, axes = subplots(2, count, figsize=(1.7 * count, 3.7), squeeze=False)
     for k, image in enumerate(images):
         height, width = image.shape[:2]
         frags = rasterize(pixels[k], depths[k], triangles, height, width)
@@ -114,7 +118,7 @@ def kappa_curves(history: list[dict], stitch_names: tuple[str, ...] = ()) -> Fig
     """κ_AA, κ_AB, κ_BA, κ_BB of every cross-stitch unit per epoch, from the history entries
     ``kappa<i>_<aa|ab|ba|bb>``."""
     stitches = sorted({int(k[5:].split("_")[0]) for h in history for k in h if k.startswith("kappa")})
-    figure, axes = plt.subplots(
+    figure, axes = subplots(
         1, max(len(stitches), 1), figsize=(2.6 * max(len(stitches), 1), 2.8), squeeze=False
     )
     if not stitches:
@@ -145,7 +149,7 @@ def group_predictions_figure(
     from PIL import Image
 
     rows = max(1, int(np.ceil(len(paths) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    fig, axes = subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, path in zip(axes.ravel(), paths, strict=False):
@@ -159,7 +163,7 @@ def group_predictions_figure(
             if score < score_threshold:
                 continue
             x0, y0, x1, y1 = box
-            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
             label = f"{age:.0f}" + ("" if np.isnan(male) else ("M" if male >= 0.5 else "F"))
             ax.text(x0, y0 - 2, label, color="yellow", fontsize=7, va="bottom")
     fig.tight_layout()

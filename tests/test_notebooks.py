@@ -1,0 +1,66 @@
+"""notebooks/walkthrough.ipynb executed top to bottom (nbclient, a real kernel) on a small project that
+the appearance pipeline has just trained, so the notebook cannot rot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import PROJECT_ROOT
+from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
+from tests.training.test_torchrun import APPEARANCE_PARAMS
+
+
+@pytest.mark.slow
+def test_walkthrough_notebook_runs_on_a_trained_project(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    shutil.copytree(PROJECT_ROOT / "src", project / "src")
+    shutil.copytree(PROJECT_ROOT / "notebooks", project / "notebooks")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("AGELAB_PROJECT", str(project))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kedro",
+            "run",
+            "--pipeline=appearance",
+            "--params",
+            f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
+        ],
+        cwd=project,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    notebook = nbformat.read(project / "notebooks" / "walkthrough.ipynb", as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(project / "notebooks")}},
+    ).execute()
+    text = "\n".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    assert "largest difference from the pipeline's predictions" in text and "test MAE" in text
+    images = [
+        o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 3  # age histogram, sample crops, analysis plots
