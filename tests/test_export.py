@@ -2,6 +2,7 @@
 
 import onnx
 import onnxruntime
+import pandas as pd
 import pytest
 import torch
 
@@ -50,3 +51,60 @@ def test_cli_exports_and_refuses_a_foss_model(sps_bundle, tmp_path, capsys):
     foss.save(tmp_path / "foss.pt")
     assert main(["export", "--model", str(tmp_path / "foss.pt"), "--output", str(tmp_path / "f.onnx")]) == 2
     assert "foss" in capsys.readouterr().err and not (tmp_path / "f.onnx").exists()
+
+
+def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
+    import skimage.data
+    from PIL import Image
+
+    from agelab.inference import ModelNotFoundError, OnnxAgePredictor
+    from agelab.models.alexnet import appearance_subnet
+
+    torch.manual_seed(1)
+    bundle = ModelBundle(
+        "appearance_subnet",
+        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
+        appearance_subnet(0, 80).state_dict(),
+        crop_size=128,
+        crop_margin=0.2,
+        image_size=112,
+    )
+    bundle.save(tmp_path / "model.pt")
+    assert (
+        main(["export", "--model", str(tmp_path / "model.pt"), "--output", str(tmp_path / "model.onnx")]) == 0
+    )
+    assert OnnxAgePredictor(tmp_path / "model.onnx").crop.margin == 0.2
+    Image.fromarray(skimage.data.astronaut()).save(tmp_path / "astronaut.jpg")
+    tables = {}
+    for suffix in ("pt", "onnx"):
+        output = tmp_path / f"{suffix}.csv"
+        assert (
+            main(
+                [
+                    "predict",
+                    str(tmp_path / "astronaut.jpg"),
+                    "--model",
+                    str(tmp_path / f"model.{suffix}"),
+                    "--output",
+                    str(output),
+                ]
+            )
+            == 0
+        )
+        tables[suffix] = pd.read_csv(output)
+    assert len(tables["onnx"]) == len(tables["pt"]) == 1
+    assert tables["onnx"].loc[0, "age"] == pytest.approx(tables["pt"].loc[0, "age"], abs=0.011)
+    h = onnx.helper
+    value = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])
+    identity = h.make_graph(
+        [h.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [value],
+        [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    onnx.save(h.make_model(identity, opset_imports=[h.make_opsetid("", 17)]), tmp_path / "other.onnx")
+    with pytest.raises(ModelNotFoundError, match="not written by agelab export"):
+        OnnxAgePredictor(tmp_path / "other.onnx")
+    (tmp_path / "broken.onnx").write_bytes(b"not a protobuf")
+    with pytest.raises(ModelNotFoundError, match="not a readable ONNX model"):
+        OnnxAgePredictor(tmp_path / "broken.onnx")

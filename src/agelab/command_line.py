@@ -19,8 +19,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +28,12 @@ from PIL import Image, ImageDraw
 
 from agelab.atomic import atomic_write_bytes, atomic_write_text
 from agelab.face_ages import DetectionOptions, FaceAge, FaceAgeEstimator
-from agelab.inference import ModelNotFoundError, load_bundle
+from agelab.inference import ModelNotFoundError, OnnxAgePredictor, load_bundle
 from agelab.models.bundle import ModelBundle
 from agelab.parallel import progress_bar
 from agelab.preprocessing.images import UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
+from agelab.training.engine import resolve_device
 from agelab.video import (
     VIDEO_SUFFIXES,
     AnnotatedVideoWriter,
@@ -58,13 +58,6 @@ COLUMNS = [
     "frame",
     "time_s",
 ]
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` items (the last may be shorter); itertools.batched before 3.12."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, max(1, size))):
-        yield chunk
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -105,7 +98,11 @@ def face_estimator(args: argparse.Namespace) -> FaceAgeEstimator:
     options = DetectionOptions(
         args.detector, args.upsample, args.min_score, args.top_k, args.score_threshold, args.nms_iou
     )
-    return FaceAgeEstimator(load_bundle(args.model), options, args.device, max_faces=args.batch_size)
+    if args.model.endswith(".onnx") and Path(args.model).is_file():
+        model = OnnxAgePredictor(args.model, resolve_device(args.device))
+    else:
+        model = load_bundle(args.model)
+    return FaceAgeEstimator(model, options, args.device, max_faces=args.batch_size)
 
 
 def _face_rows(
@@ -136,8 +133,8 @@ def _face_rows(
 
 
 def _predict_video(path: Path, estimator: FaceAgeEstimator, args: argparse.Namespace) -> list[dict]:
-    """Every ``--frame-stride``-th frame, ``--batch-images`` frames per batch; with ``--annotate``, an
-    annotated video of those frames."""
+    """Every ``--frame-stride``-th frame (their faces batched together); with ``--annotate``, an annotated
+    video of those frames."""
     writer = (
         AnnotatedVideoWriter(
             Path(args.annotate) / f"{path.stem}.annotated.mp4", frame_rate(path) / args.frame_stride
@@ -147,13 +144,12 @@ def _predict_video(path: Path, estimator: FaceAgeEstimator, args: argparse.Names
     )
     rows: list[dict] = []
     try:
-        for batch in batched(iter_frames(path, args.frame_stride), args.batch_images):
-            found = estimator.estimate([frame for _, _, frame in batch])
-            for (index, seconds, frame), faces in zip(batch, found, strict=True):
-                frame_rows = _face_rows(str(path), faces, index, seconds)
-                rows += frame_rows
-                if writer is not None:
-                    writer.write(np.asarray(draw_faces(frame, [r for r in frame_rows if r["face"] >= 0])))
+        frames = (((index, seconds), frame) for index, seconds, frame in iter_frames(path, args.frame_stride))
+        for (index, seconds), frame, faces in estimator.stream(frames, keep_images=writer is not None):
+            frame_rows = _face_rows(str(path), faces, index, seconds)
+            rows += frame_rows
+            if writer is not None:
+                writer.write(np.asarray(draw_faces(frame, [r for r in frame_rows if r["face"] >= 0])))
     except BaseException:
         if writer is not None:
             writer.discard()
@@ -163,15 +159,18 @@ def _predict_video(path: Path, estimator: FaceAgeEstimator, args: argparse.Names
     return rows
 
 
-def _read_images(paths: list[Path], skipped: list[str]) -> list[tuple[Path, np.ndarray]]:
-    images = []
+def _read_images(paths: list[Path], skipped: list[str], bar) -> Iterator[tuple[Path, np.ndarray]]:
+    """(path, RGB image) of each readable file; the others are reported, counted and skipped."""
     for path in paths:
         try:
-            images.append((path, load_rgb(path)[0]))
+            image = load_rgb(path)[0]
         except UnreadableImageError as exc:
             skipped.append(str(exc))
             print(f"agelab predict: skipped {exc}", file=sys.stderr)
-    return images
+            bar.update()
+            continue
+        yield path, image
+        bar.update()
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -186,19 +185,16 @@ def predict(args: argparse.Namespace) -> int:
     rows, skipped, without_face, frames = [], [], 0, 0
     start = time.perf_counter()
     bar = progress_bar(total=len(files), desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
-    images = [f for f in files if not is_video(f)]
-    for chunk in batched(images, args.batch_images):
-        loaded = _read_images(list(chunk), skipped)
-        for (path, image), faces in zip(loaded, estimator.estimate([i for _, i in loaded]), strict=True):
-            image_rows = _face_rows(str(path), faces)
-            without_face += image_rows[0]["face"] == -1
-            rows += image_rows
-            if args.annotate:
-                atomic_write_bytes(
-                    Path(args.annotate) / f"{path.stem}.annotated.jpg",
-                    annotate(image, [r for r in image_rows if r["face"] >= 0]),
-                )
-        bar.update(len(chunk))
+    images = _read_images([f for f in files if not is_video(f)], skipped, bar)
+    for path, image, faces in estimator.stream(images, keep_images=bool(args.annotate)):
+        image_rows = _face_rows(str(path), faces)
+        without_face += image_rows[0]["face"] == -1
+        rows += image_rows
+        if args.annotate:
+            atomic_write_bytes(
+                Path(args.annotate) / f"{path.stem}.annotated.jpg",
+                annotate(image, [r for r in image_rows if r["face"] >= 0]),
+            )
     for path in (f for f in files if is_video(f)):
         try:
             video_rows = _predict_video(path, estimator, args)
@@ -240,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--model",
         required=True,
-        help="model file, MLflow run id, runs:/<id>/model or models:/<name>/<version>",
+        help="model file (.pt, or .onnx from agelab export: onnxruntime), MLflow run id, runs:/<id>/model "
+        "or models:/<name>/<version>",
     )
     p.add_argument("--output", default="predictions.csv", help="CSV (default) or .json table")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
@@ -261,10 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "--nms-iou", type=float, default=0.5, help="FOSS: one box per face (duplicates above this IoU)"
     )
     p.add_argument("--device", default="auto")
-    p.add_argument(
-        "--batch-images", type=int, default=16, help="images (or video frames) read and estimated together"
-    )
-    p.add_argument("--batch-size", type=int, default=64, help="face crops per forward pass of the age model")
+    p.add_argument("--batch-size", type=int, default=64, help="face crops (across images) per forward pass")
     e = commands.add_parser("export", help="export a trained age model to ONNX (checked against PyTorch)")
     e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt)")
     e.add_argument("--output", required=True, help="ONNX file to write")

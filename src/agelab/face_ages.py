@@ -1,17 +1,19 @@
-"""Every face of a batch of images with its age: the engine behind ``agelab predict`` and the MLflow
+"""Every face of a stream of images with its age: the engine behind ``agelab predict`` and the MLflow
 pyfunc model (:mod:`agelab.serving`).
 
 An age model (appearance subnet, HPS, SPS) takes dlib's HOG detections, cropped by the very function and
-margin training used (:class:`agelab.inference.AgePredictor`); the crops of *all* images of a batch go
-through the network in one forward pass (``max_faces`` at a time), which is what makes many small photos
-fast. A FOSS model (Yoshimura & Ogata) detects the faces itself, one image at a time (images differ in
-size), and adds the probability that each face is male.
+margin training used (:class:`agelab.inference.AgePredictor`); the crops of consecutive images gather into
+one forward pass of up to ``max_faces`` faces, which is what makes many small photos fast, while the photos
+themselves stream through (:meth:`FaceAgeEstimator.stream`: memory holds crops, not photos). A FOSS model
+(Yoshimura & Ogata) detects the faces itself, one image at a time (images differ in size), and adds the
+probability that each face is male.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +25,7 @@ from agelab.multi_person import estimate_faces, image_tensor
 from agelab.training.engine import resolve_device
 
 Box = tuple[float, float, float, float]
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -55,26 +58,70 @@ class FaceAgeEstimator:
 
     def __init__(
         self,
-        bundle: ModelBundle,
+        model: ModelBundle | AgePredictor,
         options: DetectionOptions | None = None,
         device: str = "auto",
         max_faces: int = 64,
     ):
-        self.bundle = bundle
+        """``model``: a bundle (any architecture) or a ready age predictor (e.g. an
+        :class:`~agelab.inference.OnnxAgePredictor` over an exported file)."""
         self.options = options or DetectionOptions()
         self.device = resolve_device(device)
         self.max_faces = max_faces
-        self.is_foss = bundle.architecture == "foss"
+        self.is_foss = isinstance(model, ModelBundle) and model.architecture == "foss"
+        self._predictor: AgePredictor | None = None
         if self.is_foss:
-            self._foss = bundle.build().to(self.device)
-            self._predictor: AgePredictor | None = None
+            self._foss = model.build().to(self.device)
+        elif isinstance(model, ModelBundle):
+            self._predictor = predictor_from_bundle(model, self.device)
         else:
-            self._predictor = predictor_from_bundle(bundle, self.device)
+            self._predictor = model
 
     def estimate(self, images: Sequence[np.ndarray]) -> list[list[FaceAge]]:
+        """The faces of each image of ``images``, in order."""
+        return [faces for _, _, faces in self.stream(enumerate(images))]
+
+    def stream(
+        self, items: Iterable[tuple[K, np.ndarray]], keep_images: bool = False, max_pending_images: int = 256
+    ) -> Iterator[tuple[K, np.ndarray | None, list[FaceAge]]]:
+        """``(key, image)`` pairs in, ``(key, image or None, faces)`` out, in input order.
+
+        Age models: each image is detected and its faces cropped as it arrives; the crops wait until
+        ``max_faces`` of them (or ``max_pending_images`` images) have gathered, then go through the network
+        in one forward pass. Images are kept only with ``keep_images`` (to annotate them), so memory holds
+        crops, not photos."""
         if self.is_foss:
-            return [self._estimate_foss(image) for image in images]
-        return self._estimate_with_dlib(images)
+            for key, image in items:
+                yield key, image if keep_images else None, self._estimate_foss(image)
+            return
+        o = self.options
+        predictor = self._predictor
+        assert predictor is not None
+        pending: list[tuple[K, np.ndarray | None, list, torch.Tensor | None]] = []
+        waiting_faces = 0
+        for key, image in items:
+            found = detect_faces(image, o.detector, o.upsample, o.min_score)
+            crops = predictor.crops(image, [d.box for d in found]) if found else None
+            pending.append((key, image if keep_images else None, found, crops))
+            waiting_faces += len(found)
+            if waiting_faces >= self.max_faces or len(pending) >= max_pending_images:
+                yield from self._flush(pending)
+                pending, waiting_faces = [], 0
+        yield from self._flush(pending)
+
+    def _flush(self, pending: list) -> Iterator[tuple[Any, np.ndarray | None, list[FaceAge]]]:
+        crops = [c for *_, c in pending if c is not None]
+        ages, stds = np.zeros(0), np.zeros(0)
+        if crops:
+            assert self._predictor is not None
+            ages, stds = self._predictor.predict(self._predictor.normalise(torch.cat(crops)))
+        at = 0
+        for key, image, found, _ in pending:
+            faces = [
+                FaceAge(d.box, d.score, float(ages[at + k]), float(stds[at + k])) for k, d in enumerate(found)
+            ]
+            at += len(found)
+            yield key, image, faces
 
     def _estimate_foss(self, image: np.ndarray) -> list[FaceAge]:
         o = self.options
@@ -82,33 +129,3 @@ class FaceAgeEstimator:
             self._foss, image_tensor(image, self.device), o.top_k, o.score_threshold, o.nms_iou
         )[0]
         return [FaceAge(f.box, f.score, f.age, f.age_std, f.male_probability) for f in faces]
-
-    def _estimate_with_dlib(self, images: Sequence[np.ndarray]) -> list[list[FaceAge]]:
-        o = self.options
-        predictor = self._predictor
-        assert predictor is not None
-        detections = [detect_faces(image, o.detector, o.upsample, o.min_score) for image in images]
-        crops = [
-            predictor.prepare(image, [d.box for d in found])
-            for image, found in zip(images, detections, strict=True)
-            if found
-        ]
-        ages, stds = np.zeros(0), np.zeros(0)
-        if crops:
-            inputs = torch.cat(crops)
-            parts = [
-                predictor.predict(inputs[start : start + self.max_faces])
-                for start in range(0, len(inputs), self.max_faces)
-            ]
-            ages = np.concatenate([a for a, _ in parts])
-            stds = np.concatenate([s for _, s in parts])
-        results, at = [], 0
-        for found in detections:
-            results.append(
-                [
-                    FaceAge(d.box, d.score, float(ages[at + k]), float(stds[at + k]))
-                    for k, d in enumerate(found)
-                ]
-            )
-            at += len(found)
-        return results

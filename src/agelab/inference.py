@@ -4,8 +4,9 @@ MLflow URI, and face preparation through the very crop function and margins used
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,19 +33,24 @@ class AgePredictor:
     crop: CropSpec
     image_size: int
     device: torch.device
+    _transform: Any = field(default=None, repr=False)
+
+    def crops(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> torch.Tensor:
+        """The training crop (:func:`crop_face`) of each face, (N, 3, S, S) uint8."""
+        if not boxes:
+            return torch.zeros(0, 3, self.crop.size, self.crop.size, dtype=torch.uint8)
+        crops = np.stack([crop_face(image, box, self.crop)[0] for box in boxes])
+        return torch.from_numpy(crops).permute(0, 3, 1, 2)
+
+    def normalise(self, crops: torch.Tensor) -> torch.Tensor:
+        """The evaluation transform (centre window, ImageNet normalisation) on a batch of crops at once."""
+        if self._transform is None:
+            self._transform = build_transform(self.image_size, train=False)
+        return self._transform(crops) if len(crops) else torch.zeros(0, 3, self.image_size, self.image_size)
 
     def prepare(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> torch.Tensor:
-        """Network input for each face: the training crop (:func:`crop_face`) then the evaluation
-        transform (centre window, ImageNet normalisation)."""
-        transform = build_transform(self.image_size, train=False)
-        crops = [
-            torch.from_numpy(crop_face(image, box, self.crop)[0].copy()).permute(2, 0, 1) for box in boxes
-        ]
-        return (
-            torch.stack([transform(c) for c in crops])
-            if crops
-            else torch.zeros(0, 3, self.image_size, self.image_size)
-        )
+        """Network input for each face: :meth:`crops` then :meth:`normalise`."""
+        return self.normalise(self.crops(image, boxes))
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +58,39 @@ class AgePredictor:
             return np.zeros(0), np.zeros(0)
         logits = self.model(inputs.to(self.device))
         return expected_age(logits, self.min_age).cpu().numpy(), age_std(logits, self.min_age).cpu().numpy()
+
+
+class OnnxAgePredictor(AgePredictor):
+    """An :class:`AgePredictor` whose network runs in onnxruntime: the file ``agelab export`` wrote (its
+    metadata carries the crop settings), about twice PyTorch's faces/s on a CPU."""
+
+    def __init__(self, path: str | Path, device: torch.device | None = None):
+        import onnxruntime
+
+        providers = ["CPUExecutionProvider"]
+        if device is not None and device.type == "cuda":
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), providers=providers)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/NoSuchFile types
+            raise ModelNotFoundError(f"{path}: not a readable ONNX model ({exc})") from exc
+        meta = self.session.get_modelmeta().custom_metadata_map
+        missing = {"crop_size", "crop_margin", "image_size", "min_age"} - set(meta)
+        if missing:
+            raise ModelNotFoundError(f"{path} was not written by agelab export (no {sorted(missing)} in it)")
+        super().__init__(
+            None,  # type: ignore[arg-type]
+            int(meta["min_age"]),
+            CropSpec(int(meta["crop_size"]), float(meta["crop_margin"])),
+            int(meta["image_size"]),
+            torch.device("cpu"),
+        )
+
+    def predict(self, inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        if len(inputs) == 0:
+            return np.zeros(0), np.zeros(0)
+        logits = torch.from_numpy(self.session.run(None, {"images": inputs.numpy()})[0])
+        return expected_age(logits, self.min_age).numpy(), age_std(logits, self.min_age).numpy()
 
 
 def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredictor:
