@@ -42,15 +42,72 @@ def test_a_failed_parity_check_writes_nothing(sps_bundle, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_exports_and_refuses_a_foss_model(sps_bundle, tmp_path, capsys):
+def test_cli_exports_and_refuses_what_it_cannot_export(sps_bundle, tmp_path, capsys):
     path = tmp_path / "sps_net.pt"
     sps_bundle.save(path)
     assert main(["export", "--model", str(path), "--output", str(tmp_path / "out" / "sps.onnx")]) == 0
     assert "logits within" in capsys.readouterr().out and (tmp_path / "out" / "sps.onnx").is_file()
-    foss = ModelBundle("foss", {}, {}, crop_size=224, crop_margin=0.2, image_size=480)
-    foss.save(tmp_path / "foss.pt")
-    assert main(["export", "--model", str(tmp_path / "foss.pt"), "--output", str(tmp_path / "f.onnx")]) == 2
-    assert "foss" in capsys.readouterr().err and not (tmp_path / "f.onnx").exists()
+    recon = ModelBundle("recon3d_subnet", {}, {}, crop_size=128, crop_margin=0.2, image_size=112)
+    recon.save(tmp_path / "recon.pt")
+    assert main(["export", "--model", str(tmp_path / "recon.pt"), "--output", str(tmp_path / "r.onnx")]) == 2
+    assert "recon3d_subnet" in capsys.readouterr().err and not (tmp_path / "r.onnx").exists()
+    assert (
+        main(["export", "--model", str(path), "--output", str(tmp_path / "x.onnx"), "--image-size", "640"])
+        == 2
+    )
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_foss_export_detects_crops_and_estimates_like_pytorch(tmp_path):
+    """The whole FOSS graph (detector, top-K decoding, RoI align on the full image and on the feature,
+    TResNet) in onnxruntime: same boxes, scores and logits as PyTorch for any batch size."""
+    from agelab.models.foss import FossNet
+
+    torch.manual_seed(0)
+    kwargs = {
+        "detector_width": 0.25,
+        "head_conv": 16,
+        "deformable": False,
+        "detector_input": 128,
+        "age_width": 0.25,
+        "crop_width": 32,
+        "crop_height": 48,
+        "intermediate_channels": 8,
+        "head_channels": 16,
+        "top_k": 5,
+    }
+    bundle = ModelBundle(
+        "foss", kwargs, FossNet(**kwargs).state_dict(), crop_size=224, crop_margin=0.2, image_size=128
+    )
+    bundle.save(tmp_path / "foss.pt")
+    assert (
+        main(
+            [
+                "export",
+                "--model",
+                str(tmp_path / "foss.pt"),
+                "--output",
+                str(tmp_path / "foss.onnx"),
+                "--image-size",
+                "200x150",
+            ]
+        )
+        == 0
+    )
+    session = onnxruntime.InferenceSession(tmp_path / "foss.onnx", providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert (meta["image_width"], meta["image_height"], meta["top_k"]) == ("200", "150", "5")
+    assert [o.name for o in session.get_outputs()] == ["boxes", "scores", "age_logits", "gender_logits"]
+    model = bundle.build()
+    images = torch.rand(4, 3, 150, 200, generator=torch.Generator().manual_seed(7))
+    boxes, scores, ages, genders = session.run(None, {"images": images.numpy()})
+    with torch.no_grad():
+        reference = model(images)
+    assert boxes.shape == (4, 5, 4) and ages.shape == (4, 5, 101)
+    assert torch.allclose(torch.from_numpy(boxes), reference.boxes, atol=1e-2)
+    assert torch.allclose(torch.from_numpy(scores), reference.scores, atol=1e-4)
+    assert torch.allclose(torch.from_numpy(ages), reference.age_logits, atol=1e-4)
+    assert torch.allclose(torch.from_numpy(genders), reference.gender_logits, atol=1e-4)
 
 
 def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
@@ -108,3 +165,20 @@ def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"not a protobuf")
     with pytest.raises(ModelNotFoundError, match="not a readable ONNX model"):
         OnnxAgePredictor(tmp_path / "broken.onnx")
+
+
+def test_foss_parity_pairs_tied_detections_and_catches_a_moved_box():
+    from agelab.export import _match_detections
+
+    boxes = torch.tensor([[[0.0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]])
+    scores = torch.tensor([[0.9, 0.5, 0.5]])
+    logits = torch.randn(1, 3, 101)
+    reference = [boxes, scores, logits]
+    swapped = [t[:, [0, 2, 1]] for t in reference]  # a score tie resolved the other way round
+    assert all(
+        torch.equal(a, b) for a, b in zip(_match_detections(swapped, reference), reference, strict=True)
+    )
+    moved = [boxes.clone(), scores, logits]
+    moved[0][0, 0] += 5.0  # the most confident face is somewhere else
+    with pytest.raises(ExportError, match="different boxes"):
+        _match_detections(moved, reference)

@@ -260,9 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=64, help="face crops (across images) per forward pass")
     e = commands.add_parser("export", help="export a trained age model to ONNX (checked against PyTorch)")
-    e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt)")
+    e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt), FOSS included")
     e.add_argument("--output", required=True, help="ONNX file to write")
     e.add_argument("--tolerance", type=float, default=1e-4, help="largest logit difference accepted")
+    e.add_argument(
+        "--image-size",
+        default="640x480",
+        help="FOSS: the fixed WIDTHxHEIGHT of the images the exported graph takes (default 640x480)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     return export(args) if args.command == "export" else predict(args)
@@ -272,7 +277,14 @@ def export(args: argparse.Namespace) -> int:
     from agelab.export import ExportError, export_onnx
 
     try:
-        report = export_onnx(ModelBundle.load(args.model), args.output, tolerance=args.tolerance)
+        width, height = (int(v) for v in args.image_size.lower().split("x"))
+    except ValueError:
+        print(f"agelab export: --image-size must be WIDTHxHEIGHT, got {args.image_size!r}", file=sys.stderr)
+        return 2
+    try:
+        report = export_onnx(
+            ModelBundle.load(args.model), args.output, tolerance=args.tolerance, image_size=(height, width)
+        )
     except (FileNotFoundError, ExportError) as exc:
         print(f"agelab export: {exc}", file=sys.stderr)
         return 2
