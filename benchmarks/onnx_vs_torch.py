@@ -85,7 +85,7 @@ def main() -> None:
     print(f"| runtime | {unit} |")
     print("|---|---|")
     for name, rate in timings.items():
-        print(f"| {name} | {rate:.0f} |")
+        print(f"| {name} | {rate:.1f} |" if rate < 100 else f"| {name} | {rate:.0f} |")
 
 
 if __name__ == "__main__":
