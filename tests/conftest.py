@@ -48,3 +48,37 @@ def real_utkface_files() -> list[Path]:
     if not UTKFACE_DIR.is_dir():  # the shared dataset sits beside the repository in this workspace
         pytest.skip(f"UTKFace not found at {UTKFACE_DIR}")
     return sorted(UTKFACE_DIR.glob("*.jpg"))
+
+
+def untrained_appearance_bundle(seed: int = 0):
+    """An appearance subnet with seeded random weights, framed as the base settings (128 px crop, margin 0.2,
+    112 px input): what the inference, serving and export tests run."""
+    import torch
+
+    from agelab.models.alexnet import appearance_subnet
+    from agelab.models.bundle import ModelBundle
+
+    torch.manual_seed(seed)
+    return ModelBundle(
+        "appearance_subnet",
+        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
+        appearance_subnet(0, 80).state_dict(),
+        crop_size=128,
+        crop_margin=0.2,
+        image_size=112,
+    )
+
+
+def copy_project(tmp_path: Path, *extra: str) -> Path:
+    """A runnable copy of this Kedro project (conf without conf/local, pyproject, src, and ``extra``
+    folders) under ``tmp_path/project``, for real ``kedro run``s that write only there."""
+    import shutil
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    for folder in ("src", *extra):
+        shutil.copytree(PROJECT_ROOT / folder, project / folder)
+    return project

@@ -12,28 +12,17 @@ from PIL import Image
 
 from agelab.faces.crops import CropSpec, crop_face, crop_window
 from agelab.inference import ModelNotFoundError, load_predictor
-from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
 from agelab.preprocessing.face_cache import AnalysisConfig, FaceCache, analyse_faces
 from agelab.readers import read_dataset
 from agelab.training.data import build_transform
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, untrained_appearance_bundle
 
 
 @pytest.fixture(scope="module")
 def bundle_path(tmp_path_factory):
-    torch.manual_seed(0)
-    model = appearance_subnet(0, 80)
-    bundle = ModelBundle(
-        "appearance_subnet",
-        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
-        model.state_dict(),
-        crop_size=128,
-        crop_margin=0.2,
-        image_size=112,
-    )
     path = tmp_path_factory.mktemp("model") / "appearance_subnet.pt"
-    bundle.save(path)
+    untrained_appearance_bundle().save(path)
     return path
 
 

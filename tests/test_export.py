@@ -10,6 +10,8 @@ from agelab.command_line import main
 from agelab.export import ExportError, export_onnx
 from agelab.models.bundle import ModelBundle
 from agelab.models.multitask import sps_net
+from tests.conftest import untrained_appearance_bundle
+from tests.pipelines.foss.test_pipeline import FOSS
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +66,7 @@ def test_foss_export_detects_crops_and_estimates_like_pytorch(tmp_path):
     from agelab.models.foss import FossNet
 
     torch.manual_seed(0)
-    kwargs = {
-        "detector_width": 0.25,
-        "head_conv": 16,
-        "deformable": False,
-        "detector_input": 128,
-        "age_width": 0.25,
-        "crop_width": 32,
-        "crop_height": 48,
-        "intermediate_channels": 8,
-        "head_channels": 16,
-        "top_k": 5,
-    }
+    kwargs = FOSS["model"]  # the FOSS pipeline test's tiny model
     bundle = ModelBundle(
         "foss", kwargs, FossNet(**kwargs).state_dict(), crop_size=224, crop_margin=0.2, image_size=128
     )
@@ -115,18 +106,8 @@ def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
     from PIL import Image
 
     from agelab.inference import ModelNotFoundError, OnnxAgePredictor
-    from agelab.models.alexnet import appearance_subnet
 
-    torch.manual_seed(1)
-    bundle = ModelBundle(
-        "appearance_subnet",
-        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
-        appearance_subnet(0, 80).state_dict(),
-        crop_size=128,
-        crop_margin=0.2,
-        image_size=112,
-    )
-    bundle.save(tmp_path / "model.pt")
+    untrained_appearance_bundle(seed=1).save(tmp_path / "model.pt")
     assert (
         main(["export", "--model", str(tmp_path / "model.pt"), "--output", str(tmp_path / "model.onnx")]) == 0
     )

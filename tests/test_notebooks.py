@@ -4,7 +4,6 @@ the appearance pipeline has just trained, so the notebook cannot rot."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -12,20 +11,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import copy_project
 from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
 from tests.training.test_torchrun import APPEARANCE_PARAMS
 
 
 @pytest.mark.slow
 def test_walkthrough_notebook_runs_on_a_trained_project(tmp_path, monkeypatch):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
-    shutil.copytree(PROJECT_ROOT / "src", project / "src")
-    shutil.copytree(PROJECT_ROOT / "notebooks", project / "notebooks")
+    project = copy_project(tmp_path, "notebooks")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("AGELAB_PROJECT", str(project))
     run = subprocess.run(

@@ -18,29 +18,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import skimage.data
-import torch
 from PIL import Image
 
 from agelab.face_ages import FaceAgeEstimator
-from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
 from agelab.serving import FACE_COLUMNS, decode_image, face_table, log_pyfunc_model
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, untrained_appearance_bundle
 
 ASTRONAUT_FACE = (179, 83, 267, 171)  # dlib HOG's box on skimage's astronaut
 
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
-    torch.manual_seed(0)
-    return ModelBundle(
-        "appearance_subnet",
-        {"min_age": 0, "max_age": 80, "pretrained_weights": None, "dropout": 0.5, "head_dropout": 0.0},
-        appearance_subnet(0, 80).state_dict(),
-        crop_size=128,
-        crop_margin=0.2,
-        image_size=112,
-    )
+    return untrained_appearance_bundle()
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,7 @@ class FaceAgeEstimator:
         that timings of the photos themselves start warm."""
         blank = np.zeros((64, 64, 3), np.uint8)
         if self.is_foss:
-            self._estimate_foss(blank)
+            self._estimate_foss(blank, self.options)
             return
         assert self._predictor is not None
         detect_faces(blank, self.options.detector, self.options.upsample, self.options.min_score)
@@ -91,24 +91,30 @@ class FaceAgeEstimator:
             self._predictor.normalise(torch.zeros(self.max_faces, 3, size, size, dtype=torch.uint8))
         )
 
-    def estimate(self, images: Sequence[np.ndarray]) -> list[list[FaceAge]]:
-        """The faces of each image of ``images``, in order."""
-        return [faces for _, _, faces in self.stream(enumerate(images))]
+    def estimate(
+        self, images: Sequence[np.ndarray], options: DetectionOptions | None = None
+    ) -> list[list[FaceAge]]:
+        """The faces of each image of ``images``, in order (``options``: as in :meth:`stream`)."""
+        return [faces for _, _, faces in self.stream(enumerate(images), options=options)]
 
     def stream(
-        self, items: Iterable[tuple[K, np.ndarray]], keep_images: bool = False, max_pending_images: int = 256
+        self,
+        items: Iterable[tuple[K, np.ndarray]],
+        keep_images: bool = False,
+        max_pending_images: int = 256,
+        options: DetectionOptions | None = None,
     ) -> Iterator[tuple[K, np.ndarray | None, list[FaceAge]]]:
         """``(key, image)`` pairs in, ``(key, image or None, faces)`` out, in input order.
 
         Age models: each image is detected and its faces cropped as it arrives; the crops wait until
         ``max_faces`` of them (or ``max_pending_images`` images) have gathered, then go through the network
         in one forward pass. Images are kept only with ``keep_images`` (to annotate them), so memory holds
-        crops, not photos."""
+        crops, not photos. ``options``: this call's detection settings, else the estimator's."""
+        o = options or self.options
         if self.is_foss:
             for key, image in items:
-                yield key, image if keep_images else None, self._estimate_foss(image)
+                yield key, image if keep_images else None, self._estimate_foss(image, o)
             return
-        o = self.options
         predictor = self._predictor
         assert predictor is not None
         pending: list[tuple[K, np.ndarray | None, list, torch.Tensor | None]] = []
@@ -137,8 +143,7 @@ class FaceAgeEstimator:
             at += len(found)
             yield key, image, faces
 
-    def _estimate_foss(self, image: np.ndarray) -> list[FaceAge]:
-        o = self.options
+    def _estimate_foss(self, image: np.ndarray, o: DetectionOptions) -> list[FaceAge]:
         faces = estimate_faces(
             self._foss, image_tensor(image, self.device), o.top_k, o.score_threshold, o.nms_iou
         )[0]

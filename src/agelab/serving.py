@@ -93,9 +93,8 @@ def _options(params: dict[str, Any] | None) -> DetectionOptions:
 def face_table(
     estimator: FaceAgeEstimator, images: list[Any], options: DetectionOptions | None = None
 ) -> pd.DataFrame:
-    """The response table for a list of encoded images (see the module docstring)."""
-    if options is not None:
-        estimator.options = options
+    """The response table for a list of encoded images (see the module docstring); ``options`` apply to
+    this call only (requests with different params may be served concurrently)."""
     rows: list[dict[str, Any]] = []
     decoded: dict[int, np.ndarray] = {}
     for k, value in enumerate(images):
@@ -103,7 +102,7 @@ def face_table(
             decoded[k] = decode_image(value)
         except ValueError as exc:
             rows.append({"image": k, "face": -1, "error": str(exc)})
-    faces = dict(zip(decoded, estimator.estimate(list(decoded.values())), strict=True))
+    faces = dict(zip(decoded, estimator.estimate(list(decoded.values()), options), strict=True))
     for k, found in faces.items():
         if not found:
             rows.append({"image": k, "face": -1, "error": ""})

@@ -5,13 +5,12 @@ alone logs to MLflow."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_project
 from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
 
 APPEARANCE_PARAMS = (
@@ -22,12 +21,7 @@ APPEARANCE_PARAMS = (
 
 @pytest.mark.slow
 def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
-    shutil.copytree(PROJECT_ROOT / "src", project / "src")
+    project = copy_project(tmp_path)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",

@@ -3,7 +3,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -18,7 +17,7 @@ from agelab.datasets import FaceCacheDataset, FaceSourceDataset
 from agelab.pipelines.data import create_pipeline
 from agelab.pipelines.data.pipeline import RAW_DATASETS
 from agelab.readers import DatasetNotFoundError
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import copy_project
 
 PARAMS = {
     "datasets": ["synthetic"],
@@ -86,12 +85,7 @@ RUN_PARAMS = "data.synthetic.n_faces=16,data.show_progress=false,data.processing
 
 @pytest.mark.slow
 def test_kedro_run_logs_to_mlflow_and_viz_builds(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
-    shutil.copytree(PROJECT_ROOT / "src", project / "src")
+    project = copy_project(tmp_path)
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
