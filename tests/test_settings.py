@@ -1,5 +1,7 @@
 """The project's real configuration: environments, runtime parameters and environment variables."""
 
+import dataclasses
+
 import pytest
 from kedro.config import OmegaConfigLoader
 
@@ -116,3 +118,58 @@ def test_foss_configuration_parses_and_every_catalog_entry_exists(env, monkeypat
     pipeline = register_pipelines()["foss"]
     missing = {d for d in pipeline.datasets() if not d.startswith("params:") and d not in catalog}
     assert not missing, missing
+
+
+def _lr_after_each_epoch(training, epochs: int, groups=1) -> list[float]:
+    import torch
+
+    from agelab.training.engine import make_scheduler
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=training.learning_rate)
+    scheduler = make_scheduler(optimizer, training)
+    rates = []
+    for _ in range(epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_paper_environment_states_each_models_whole_schedule_and_input_size():
+    """--env=paper: the paper's settings for every Savov model, none of the CPU-sized base's schedule."""
+    from agelab.pipelines.appearance.nodes import _config as appearance_config
+    from agelab.pipelines.multitask.nodes import _config as multitask_config
+    from agelab.pipelines.recon3d.nodes import _config as recon3d_config
+
+    params = loader("paper")["parameters"]
+    appearance = appearance_config(params["appearance"])
+    hps, sps = multitask_config(params["hps"]), multitask_config(params["sps"])
+    recon3d = recon3d_config(params["recon3d"])
+    for config in (appearance, hps, sps):  # Adam 1e-5, batch 5, 30 epochs, step decay ×0.1 every 10
+        t = config.training
+        assert (t.learning_rate, t.batch_size, t.epochs, t.lr_step_size, t.lr_gamma) == (1e-5, 5, 30, 10, 0.1)
+        rates = _lr_after_each_epoch(t, 30)
+        assert rates[0] == rates[9] == pytest.approx(1e-5) and rates[-1] == pytest.approx(1e-7)
+    assert hps.w == 0.3 and sps.w is None  # Table 2's best w for HPS; "the sum of L_fit and L_dist" for SPS
+    assert not sps.kappa_lr_decay and sps.kappa_learning_rate == 0.01  # κ's Adagrad keeps its own rate
+    assert sps.model.age_dropout == hps.model.age_dropout == appearance.model.head_dropout == 0.7
+    # AlexNet's native 227 px input, a window of the 256 px crop; HPS/SPS take the 3D subnet's size
+    assert appearance.image_size == recon3d.image_size == 227
+    assert params["data"]["processing"]["crop_size"] == 256 and params["data"]["cleaning"]["require_face"]
+    # the models compared share one augmentation policy
+    assert dataclasses.asdict(appearance.augment) == dataclasses.asdict(hps.augment)
+    assert hps.augment == sps.augment
+
+
+@pytest.mark.parametrize("env", ["base", "paper", "utkface"])
+def test_compared_models_share_one_augmentation_policy(env):
+    from agelab.pipelines.appearance.nodes import _config as appearance_config
+    from agelab.pipelines.multitask.nodes import _config as multitask_config
+
+    params = loader(env)["parameters"]
+    policies = {
+        dataclasses.astuple(appearance_config(params["appearance"]).augment),
+        dataclasses.astuple(multitask_config(params["hps"]).augment),
+        dataclasses.astuple(multitask_config(params["sps"]).augment),
+    }
+    assert len(policies) == 1 and policies.pop() == (True, True, 0.2)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from agelab.models.multitask import BothOutputs, CrossStitch, hps_net, sps_net
@@ -75,3 +76,22 @@ def test_composite_optimizer_state_round_trips_and_schedulers_reach_every_member
     fresh.load_state_dict(state)
     assert fresh.optimizers[1].param_groups[0]["lr"] == 0.05
     assert len(fresh.optimizers[0].state) == len(optimizer.optimizers[0].state)
+
+
+def test_the_training_schedule_decays_adam_but_kappa_keeps_its_adagrad_rate_unless_configured():
+    from agelab.training.engine import TrainConfig, make_scheduler
+
+    net = sps_net(0, 80)
+    schedule = TrainConfig(learning_rate=1e-3, lr_step_size=2, lr_gamma=0.1)
+    for decay, kappa_lrs in ((False, [0.1, 0.1, 0.1, 0.1]), (True, [0.1, 0.1, 0.01, 0.01])):
+        config = MultiTaskConfig(kappa_learning_rate=0.1, kappa_lr_decay=decay, training=schedule)
+        optimizer = make_optimizer(net, config)
+        scheduler = make_scheduler(optimizer, schedule)
+        adam_lrs, seen = [], []
+        for _ in range(4):
+            adam_lrs.append(optimizer.optimizers[0].param_groups[0]["lr"])
+            seen.append(optimizer.optimizers[1].param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        assert adam_lrs == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4])
+        assert seen == pytest.approx(kappa_lrs)

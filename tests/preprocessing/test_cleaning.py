@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_each_rule_counts_its_drops_once():
     table.loc[0, "grayscale"] = True  # counted under its first reason only
     table.loc[1, "attributes"] = json.dumps({"page_kind": "sandbox"})
     table.loc[2, "grayscale"] = True
-    table.loc[3, "face_found"] = False
+    table.loc[3, ["face_found", "detected"]] = False
     table.loc[4, "sha256"] = "h5"
     kept, report = clean_faces(table, CleaningConfig(duplicates=DuplicateConfig(near_duplicates=False)))
     assert report["dropped"]["unreadable"] == 1
@@ -49,3 +50,20 @@ def test_cap_per_age_is_seeded():
     kept_b, _ = clean_faces(table, CleaningConfig(max_per_age=20, seed=1))
     assert report["dropped"]["age_cap"] == 30 and len(kept_a) == 20
     assert kept_a["image_path"].tolist() == kept_b["image_path"].tolist()
+
+
+def test_require_face_means_dlib_detected_it_even_when_a_dataset_box_crops_it():
+    """§4 drops faces dlib does not detect; a dataset box (use_dataset_boxes) only says where to crop."""
+    table = faces(n=6, age=np.full(6, 30.0) + np.arange(6))
+    table.loc[1, "detected"] = False  # dlib missed it, the dataset's box cropped it
+    table.loc[2, ["detected", "face_found"]] = False  # missed and no box at all
+    config = CleaningConfig(max_per_age=None, duplicates=DuplicateConfig(near_duplicates=False))
+    kept, report = clean_faces(table, config)
+    assert report["dropped"]["no_face"] == 2 and report["dropped"]["no_box"] == 0
+    assert kept["image_path"].tolist() == ["000.jpg", "003.jpg", "004.jpg", "005.jpg"]
+    assert report["boxes_of_kept_faces"] == {"detected_by_dlib": 4, "dataset_box_only": 0}
+
+    kept, report = clean_faces(table, dataclasses.replace(config, require_face=False))
+    assert report["dropped"]["no_face"] == 0 and report["dropped"]["no_box"] == 1  # nothing to crop
+    assert "002.jpg" not in kept["image_path"].tolist() and len(kept) == 5
+    assert report["boxes_of_kept_faces"] == {"detected_by_dlib": 4, "dataset_box_only": 1}

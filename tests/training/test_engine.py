@@ -151,3 +151,24 @@ def test_entries_added_at_epoch_end_are_checkpointed_with_the_history(tmp_path):
     run(checkpoint_dir=tmp_path, on_epoch_end=add)
     history = load_checkpoint(tmp_path / LAST)["history"]
     assert [h["kappa_like"] for h in history] == [10.0 + e for e in range(CONFIG.epochs)]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ({"lr_step_size": 3}, [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]),
+        ({"lr_milestones": (2, 5)}, [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]),  # MultiStepLR, e.g. FOSS's 50/70
+    ],
+)
+def test_step_decay_schedules(schedule, expected):
+    from agelab.training.engine import make_scheduler
+
+    config = TrainConfig(learning_rate=1.0, lr_gamma=0.5, **schedule)
+    optimizer = torch.optim.SGD(tiny_model().parameters(), lr=config.learning_rate)
+    scheduler = make_scheduler(optimizer, config)
+    rates = []
+    for _ in expected:
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx(expected)

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from agelab.faces.detection import MIRROR_68
-from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD
+from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig
 from agelab.training.reconstruction_data import FaceReconstructionDataset, crop_landmarks, has_landmarks
 
 
@@ -51,7 +51,9 @@ def test_sample_holds_normalised_input_linear_image_and_landmarks_and_flip_mirro
     weighted = FaceReconstructionDataset(faces, crop_size=64, image_size=48, landmark_weights=np.array([0.0]))
     assert float(weighted[0][1]["landmark_weight"]) == 0.0
 
-    flipped = FaceReconstructionDataset(faces, crop_size=64, image_size=48, flip=True)
+    flipped = FaceReconstructionDataset(
+        faces, crop_size=64, image_size=48, augment=AugmentConfig(random_crop=False, colour_jitter=0.0)
+    )
     torch.manual_seed(0)
     samples = [flipped[0] for _ in range(8)]
     mirrored = [t for _, t in samples if not torch.equal(t["landmarks"], target["landmarks"])]
@@ -67,3 +69,25 @@ def test_sample_holds_normalised_input_linear_image_and_landmarks_and_flip_mirro
 def test_faces_without_68_landmarks_are_recognised():
     faces = pd.DataFrame({"landmarks_68": [json.dumps(np.zeros((68, 2)).tolist()), "", None, "[[1, 2]]"]})
     assert has_landmarks(faces).tolist() == [True, False, False, False]
+
+
+def test_random_windows_and_colour_jitter_keep_the_landmarks_on_the_face(tmp_path):
+    """The shared augmentation policy (random crop, flip, jitter) on the 3D subnet's training pairs."""
+    landmarks = np.random.default_rng(2).uniform(25, 65, (68, 2)).round()
+    faces = _face(tmp_path, landmarks)
+    centre = FaceReconstructionDataset(faces, crop_size=64, image_size=48)[0][1]["landmarks"]
+    augmented = FaceReconstructionDataset(
+        faces, crop_size=64, image_size=48, augment=AugmentConfig(flip=False, colour_jitter=0.3)
+    )
+    torch.manual_seed(1)
+    shifts = set()
+    for _ in range(12):
+        _, target = augmented[0]
+        shift = target["landmarks"] - centre
+        assert torch.allclose(shift, shift[0].expand_as(shift))  # every point moves by the window's offset
+        assert shift.abs().max() <= 8 and torch.equal(shift, shift.round())
+        shifts.add(tuple(shift[0].tolist()))
+        x, y = target["landmarks"][36].floor().long()
+        brightest = target["image"][0].flatten().argmax()
+        assert (int(brightest // 48), int(brightest % 48)) == (int(y), int(x))  # the dot moved with them
+    assert len(shifts) > 3

@@ -1,8 +1,13 @@
 """Cleaning as in Savov et al. §4, every drop counted under its first reason.
 
-Order: unreadable image → Wikipedia sandbox/user page → black-and-white image → no face found by dlib
-→ age outside [min_age, max_age) (the paper keeps ages below 80) → duplicates → at most
-``max_per_age`` images per integer age label (seeded choice).
+Order: unreadable image → Wikipedia sandbox/user page → black-and-white image → no face detected by dlib
+(``require_face``) → no box to crop the face from → age outside [min_age, max_age) (the paper keeps ages
+below 80) → duplicates → at most ``max_per_age`` images per integer age label (seeded choice).
+
+Two ideas are kept apart: *did dlib detect the face* (the analysis column ``detected``; §4's rule, which
+``require_face`` applies) and *is there a box to crop it from* (``face_found``: dlib's box, or the dataset's
+own box where ``processing.use_dataset_boxes`` lets a face dlib missed be cropped from it). A face without a
+box is always dropped (``no_box``): there is nothing to train on.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ DROP_REASONS = (
     "non_article_page",
     "grayscale",
     "no_face",
+    "no_box",
     "age_out_of_range",
     "duplicate",
     "duplicate_conflicting_labels",
@@ -34,7 +40,7 @@ class CleaningConfig:
 
     drop_non_article_pages: bool = True
     drop_grayscale: bool = True
-    require_face: bool = True
+    require_face: bool = True  # §4: drop faces dlib's detector does not find, whatever box could crop them
     min_age: float = 0
     max_age: float = 80  # exclusive: "we keep images labeled below 80 years of age"
     max_per_age: int | None = 600
@@ -61,8 +67,11 @@ def clean_faces(faces: pd.DataFrame, config: CleaningConfig) -> tuple[pd.DataFra
         mark(faces["attributes"].map(_page_kind).ne("article"), "non_article_page")
     if config.drop_grayscale:
         mark(faces["grayscale"].astype(bool), "grayscale")
+    detected = faces["detected"].fillna(False).astype(bool)
+    has_box = faces["face_found"].fillna(False).astype(bool)
     if config.require_face:
-        mark(~faces["face_found"].fillna(False).astype(bool), "no_face")
+        mark(~detected, "no_face")
+    mark(~has_box, "no_box")
     age = faces["age"]
     mark(age.isna() | (age < config.min_age) | (age >= config.max_age), "age_out_of_range")
 
@@ -95,6 +104,7 @@ def clean_faces(faces: pd.DataFrame, config: CleaningConfig) -> tuple[pd.DataFra
         "faces_kept": int((reason == "").sum()),
         "dropped": {r: int(counts.get(r, 0)) for r in DROP_REASONS},
         "per_dataset": per_dataset,
+        "boxes_of_kept_faces": _box_sources(faces[reason == ""]),
         "duplicate_groups": len(groups),
         "duplicate_groups_conflicting": sum(g["conflicting_labels"] for g in groups),
         "duplicate_examples": groups[:20],
@@ -105,6 +115,12 @@ def clean_faces(faces: pd.DataFrame, config: CleaningConfig) -> tuple[pd.DataFra
     }
     kept = faces[reason == ""].copy()
     return kept, report
+
+
+def _box_sources(kept: pd.DataFrame) -> dict[str, int]:
+    """How the kept faces were found: dlib detected them, or only the dataset's box crops them."""
+    detected = kept["detected"].fillna(False).astype(bool)
+    return {"detected_by_dlib": int(detected.sum()), "dataset_box_only": int((~detected).sum())}
 
 
 def detection_rates(faces: pd.DataFrame) -> dict[str, float]:

@@ -10,6 +10,7 @@ share of the batches.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 import logging
@@ -27,7 +28,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from agelab.parallel import progress_bar
-from agelab.training.checkpoints import BEST, LAST, load_checkpoint, save_checkpoint
+from agelab.training.checkpoints import (
+    BEST,
+    LAST,
+    checkpoint_folder,
+    fingerprint_key,
+    load_checkpoint,
+    save_checkpoint,
+)
 from agelab.training.distributed import DistributedContext, all_reduce_mean, init_distributed
 from agelab.training.samplers import AgeGroupAlternatingBatchSampler
 
@@ -50,6 +58,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 regularisation through the optimizer
     lr_step_size: int = 10  # step decay every this many epochs
     lr_gamma: float = 0.1
+    lr_milestones: tuple[int, ...] | None = None  # decay at these epochs instead (MultiStepLR)
     seed: int = 0
     device: str = "auto"  # auto = cuda if present, else cpu
     amp: bool = True  # mixed precision (float16 + grad scaling) on CUDA; ignored on CPU
@@ -203,6 +212,7 @@ def fit(
     config: TrainConfig,
     *,
     checkpoint_dir: str | Path | None = None,
+    fingerprint: Mapping[str, Any] | None = None,
     age_groups: Sequence[int] | None = None,
     make_optimizer: Callable[[nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
@@ -213,7 +223,9 @@ def fit(
     """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better).
 
     Targets may be tensors or dicts of tensors (a loss that needs the image and its landmarks);
-    ``target_key`` names the entry the validation metric is computed against."""
+    ``target_key`` names the entry the validation metric is computed against. With a ``fingerprint``
+    (:func:`~agelab.training.checkpoints.training_fingerprint`) the checkpoints go to the sub-folder of
+    ``checkpoint_dir`` named by it and these training settings: a run resumes only its own checkpoints."""
     device = resolve_device(config.device)
     context = init_distributed(device)
     if device.type == "cuda" and context.enabled:
@@ -230,15 +242,19 @@ def fit(
     seed_everything(config.seed)
     model.to(device)
     optimizer = (make_optimizer or default_optimizer)(model, config)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma
-    )
+    scheduler = make_scheduler(optimizer, config)
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None
     result = FitResult(model)
     start_epoch = 0
     best_state = None
 
     directory = Path(checkpoint_dir) if checkpoint_dir else None
+    if directory and fingerprint is not None:
+        full = {**fingerprint, "training": config.resume_key()}
+        # every rank resumes the same folder; only rank 0 writes its fingerprint and says what changed
+        directory = (
+            checkpoint_folder(directory, full) if context.is_main else directory / fingerprint_key(full)
+        )
     if directory and (directory / LAST).is_file():
         state = load_checkpoint(directory / LAST)
         if state.get("resume_key") == config.resume_key():
@@ -325,6 +341,28 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return result
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Step decay: the rate × ``lr_gamma`` every ``lr_step_size`` epochs, or at each of ``lr_milestones``
+    (StepLR / MultiStepLR in closed form). A parameter group marked ``constant_lr`` keeps its own rate
+    (SPS's κ under Adagrad, unless configured otherwise)."""
+    if config.lr_milestones:
+        milestones = sorted(config.lr_milestones)
+
+        def decay(epoch: int) -> float:
+            return config.lr_gamma ** bisect.bisect_right(milestones, epoch)
+    else:
+        if config.lr_step_size < 1:
+            raise ValueError(f"lr_step_size must be at least 1, got {config.lr_step_size}")
+
+        def decay(epoch: int) -> float:
+            return config.lr_gamma ** (epoch // config.lr_step_size)
+
+    lambdas = [(lambda _: 1.0) if group.get("constant_lr") else decay for group in optimizer.param_groups]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
 
 
 def default_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset
+from torchvision.transforms import v2
 
 from agelab.colour import srgb_to_linear
 from agelab.config import ConfigError
 from agelab.faces.crops import to_crop_coordinates
 from agelab.faces.detection import MIRROR_68
-from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, FaceCropDataset
+from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, FaceCropDataset
 
 _MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -80,7 +81,12 @@ def landmark_weights(faces: pd.DataFrame, which: str) -> np.ndarray:
 
 class FaceReconstructionDataset(Dataset):
     """``(normalised image, {"image": linear RGB, "landmarks": (68, 2), "landmark_weight": (), "age": ()})``
-    pairs; optional mirroring. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit."""
+    pairs. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit.
+
+    ``augment`` is the appearance subnet's policy (:class:`~agelab.training.data.AugmentConfig`), so models
+    compared with each other see the same images: a random ``image_size`` window of the crop (the landmarks
+    move with it), a mirror (landmarks mirrored and renumbered) and colour jitter. L_fit's photometric
+    target is the augmented image itself, so the 3D branch explains what the network sees."""
 
     def __init__(
         self,
@@ -88,7 +94,7 @@ class FaceReconstructionDataset(Dataset):
         *,
         crop_size: int,
         image_size: int,
-        flip: bool = False,
+        augment: AugmentConfig | None = None,
         landmark_weights: np.ndarray | None = None,
     ):
         self.crops = FaceCropDataset(faces, transform=None)
@@ -99,17 +105,26 @@ class FaceReconstructionDataset(Dataset):
         )
         self.start = (crop_size - image_size) // 2
         self.image_size = image_size
-        self.flip = flip
+        self.augment = augment or AugmentConfig(flip=False, random_crop=False, colour_jitter=0.0)
+        j = self.augment.colour_jitter
+        self.jitter = v2.ColorJitter(brightness=j, contrast=j, saturation=j) if j > 0 else None
 
     def __len__(self) -> int:
         return len(self.crops)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         crop = self.crops.image(index)
-        s, e = self.start, self.start + self.image_size
-        srgb = crop[:, s:e, s:e].float() / 255
-        landmarks = self.landmarks[index]
-        if self.flip and torch.rand(()) < 0.5:
+        x0 = y0 = self.start
+        if self.augment.random_crop:
+            x0, y0 = (int(v) for v in torch.randint(0, 2 * self.start + 1, (2,)))
+        size = self.image_size
+        srgb = crop[:, y0 : y0 + size, x0 : x0 + size]
+        if self.jitter is not None:
+            srgb = self.jitter(srgb)
+        srgb = srgb.float() / 255
+        offset = torch.tensor([self.start - x0, self.start - y0], dtype=torch.float32)
+        landmarks = self.landmarks[index] + offset
+        if self.augment.flip and torch.rand(()) < 0.5:
             srgb = srgb.flip(-1)
             landmarks = landmarks[MIRROR_68] * torch.tensor([-1.0, 1.0]) + torch.tensor(
                 [float(self.image_size), 0.0]

@@ -1,6 +1,8 @@
 """The appearance pipeline on real Kedro machinery with a tiny training budget."""
 
 import json
+import logging
+import re
 
 import pandas as pd
 from kedro.io import MemoryDataset
@@ -11,6 +13,7 @@ from kedro_datasets.text import TextDataset
 from agelab.datasets import CheckpointDirDataset, ModelBundleDataset
 from agelab.models.bundle import ModelBundle
 from agelab.pipelines.appearance import create_pipeline
+from agelab.pipelines.appearance.nodes import train_appearance_subnet
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
 from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
 from tests.pipelines.data.test_pipeline import make_catalog
@@ -41,3 +44,27 @@ def test_data_then_appearance(tmp_path):
     assert (tmp_path / "checkpoints").is_dir()
     model_input = pd.read_parquet(tmp_path / "model_input.parquet")
     assert report["count"] == (model_input["split"] == "test").sum()
+
+
+def test_changed_settings_train_afresh_and_unchanged_ones_resume(tmp_path, caplog):
+    """The checkpoint key covers the loss, the model and the augmentation, not only the data."""
+    catalog = make_catalog(tmp_path, DATA_PARAMS)
+    SequentialRunner().run(create_data_pipeline(), catalog)
+    model_input = pd.read_parquet(tmp_path / "model_input.parquet")
+    checkpoints = tmp_path / "checkpoints"
+    params = {**APPEARANCE, "training": {**APPEARANCE["training"], "epochs": 1}}
+    train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, params)
+    with caplog.at_level(logging.INFO, logger="agelab.training"):
+        train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, params)
+    assert "resuming from" in caplog.text and "training afresh" not in caplog.text
+    for change, part in (
+        ({"lambda_dist": 0.5}, "lambda_dist"),
+        ({"model": {"head_dropout": 0.3}}, "model"),
+        ({"augment": {"flip": False}}, "augment"),
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="agelab.training"):
+            train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, {**params, **change})
+        changed = re.search(r"\(([a-z_, ]+)\): training afresh", caplog.text)  # vs the latest earlier run
+        assert changed and part in changed.group(1).split(", ") and "resuming from" not in caplog.text
+    assert len(list(checkpoints.glob("*/last.pt"))) == 4

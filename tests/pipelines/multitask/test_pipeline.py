@@ -38,6 +38,10 @@ def test_data_recon3d_then_multitask(tmp_path, sharing):
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["mae"] > 0 and report["median_baseline_mae"] > 0
+    (fingerprint,) = (tmp_path / "checkpoints").glob("*/fingerprint.json")  # one key for every setting
+    parts = json.loads(fingerprint.read_text())
+    assert {"data", "model", "loss", "w", "lambda_dist", "training", "initial_weights"} <= set(parts)
+    assert parts["initial_weights"]["recon3d"] and parts["w"] == 0.3
     history = json.loads((tmp_path / "history.json").read_text())
     assert [h["epoch"] for h in history] == [0, 1]
     assert {"train_dist", "train_fit_landmark", "train_fit_photometric"} <= set(history[0])

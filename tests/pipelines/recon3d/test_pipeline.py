@@ -52,6 +52,9 @@ def test_data_then_recon3d(tmp_path):
     assert {"yaw", "pose_error_deg", "expr_smile"} <= set(predictions.columns)
     history = json.loads((tmp_path / "history.json").read_text())
     assert [h["epoch"] for h in history] == [0, 1]
+    (fingerprint,) = (tmp_path / "checkpoints").glob("*/fingerprint.json")
+    parts = set(json.loads(fingerprint.read_text()))
+    assert {"data", "model", "loss", "flip", "morphable_model", "training"} <= parts
 
     bundle = ModelBundle.load(tmp_path / "recon3d.pt")
     assert bundle.architecture == "recon3d_subnet" and bundle.info["morphable_model"] == "procedural"

@@ -20,7 +20,7 @@ from agelab.evaluation.plots import learning_curves, predicted_vs_true
 from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
-from agelab.training.checkpoints import run_fingerprint
+from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
 from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, fit, resolve_device
 
@@ -73,7 +73,11 @@ def train_appearance_subnet(
         big_m,
         **{k: v for k, v in dataclasses.asdict(config.model).items() if k not in ("min_age", "max_age")},
     )
-    run_dir = checkpoint_dir / run_fingerprint(model_input)  # other data never resumes these checkpoints
+    fingerprint = training_fingerprint(
+        data_digest(model_input),
+        dataclasses.asdict(config),
+        initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
+    )
     live = _mlflow_epoch_logger()
     result = fit(
         model,
@@ -83,7 +87,8 @@ def train_appearance_subnet(
         train_set,
         val_set,
         config.training,
-        checkpoint_dir=run_dir,
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
         age_groups=train_faces["age_group"].tolist(),
         on_epoch_end=live,
         show_progress=config.show_progress,

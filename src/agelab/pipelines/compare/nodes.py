@@ -54,7 +54,7 @@ from agelab.pipelines.multitask.nodes import (
 )
 from agelab.preprocessing.face_cache import FaceCache
 from agelab.preprocessing.splitting import SplitConfig, age_group_bounds, assign_age_groups
-from agelab.training.checkpoints import run_fingerprint
+from agelab.training.checkpoints import run_fingerprint, state_digest
 from agelab.training.engine import TrainConfig
 from agelab.training.reconstruction_data import split_with_landmarks
 
@@ -111,7 +111,7 @@ def train_variant(
     interrupted comparison resumes the last epoch), then only the finished model, which a re-run reuses."""
     config = compare_config(compare_params)
     params = copy.deepcopy(run_params)
-    settings = (params, recon3d.info.get("best_val_landmark_error_px"), config.appearance_init)
+    settings = (params, state_digest(recon3d.state_dict), config.appearance_init)
     run_dir = Path(checkpoints) / variant.name / run_fingerprint(model_input, *settings)
     finished = run_dir / FINISHED_MODEL
     if finished.is_file():

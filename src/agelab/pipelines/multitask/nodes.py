@@ -25,7 +25,8 @@ from agelab.models.bundle import ModelBundle
 from agelab.models.multitask import STITCH_NAMES, BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
-from agelab.training.checkpoints import run_fingerprint
+from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
+from agelab.training.data import AugmentConfig
 from agelab.training.engine import TrainConfig, fit, resolve_device
 from agelab.training.optimizers import CompositeOptimizer
 from agelab.training.reconstruction_data import (
@@ -57,13 +58,15 @@ class MultiTaskConfig:
 
     sharing: str = "sps"
     model: MultiTaskModelConfig = dataclasses.field(default_factory=MultiTaskModelConfig)
-    w: float = 0.3  # Eq. 12: weight of the age loss (the paper's best for HPS)
+    w: float | None = 0.3  # Eq. 12: weight of the age loss (the paper's best for HPS); None: L_fit + L_dist
     lambda_dist: float = 0.2  # Eq. 11
     age_l2: float = 1e-5  # L2 regularisation, on the age branch only
     kappa_learning_rate: float = 0.01  # Adagrad, for κ only
+    kappa_lr_decay: bool = False  # true: κ's rate follows the training schedule's step decay too
     loss: FitWeights = dataclasses.field(default_factory=FitWeights)
     landmark_faces: str = "detected"
-    flip: bool = True
+    # the appearance subnet's policy (conf/base/globals.yml: augment), so the models compared share it
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     show_progress: bool = True
 
@@ -120,7 +123,10 @@ def make_optimizer(net: torch.nn.Module, config: MultiTaskConfig) -> CompositeOp
     )
     optimizers: list[torch.optim.Optimizer] = [adam]
     if kappa:
-        optimizers.append(torch.optim.Adagrad(net.kappa_parameters(), lr=config.kappa_learning_rate))
+        adagrad = torch.optim.Adagrad(net.kappa_parameters(), lr=config.kappa_learning_rate)
+        for group in adagrad.param_groups:  # the age/3D schedule's decay reaches κ only if configured
+            group["constant_lr"] = not config.kappa_lr_decay
+        optimizers.append(adagrad)
     return CompositeOptimizer(optimizers)
 
 
@@ -150,7 +156,7 @@ def train_multitask_model(
     sizes = {"crop_size": recon3d.crop_size, "image_size": recon3d.image_size}
     train_set = FaceReconstructionDataset(
         train_faces,
-        flip=config.flip,
+        augment=config.augment,
         landmark_weights=landmark_weights(train_faces, config.landmark_faces),
         **sizes,
     )
@@ -163,8 +169,14 @@ def train_multitask_model(
         min_age=m.min_age,
         lambda_dist=config.lambda_dist,
     )
-    settings = (dataclasses.asdict(config), recon3d.info.get("best_val_landmark_error_px"))
-    run_dir = checkpoint_dir / run_fingerprint(model_input, *settings)
+    fingerprint = training_fingerprint(
+        data_digest(model_input),
+        dataclasses.asdict(config),
+        initial_weights={
+            "recon3d": state_digest(recon3d.state_dict),
+            "age_branch": file_digest(config.model.pretrained_weights),
+        },
+    )
     result = fit(
         BothOutputs(net),
         objective,
@@ -173,7 +185,8 @@ def train_multitask_model(
         train_set,
         val_set,
         config.training,
-        checkpoint_dir=run_dir,
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
         age_groups=train_faces["age_group"].tolist(),
         make_optimizer=lambda wrapped, _: make_optimizer(wrapped.net, config),
         on_epoch_end=_epoch_logger(config.sharing, net, objective),

@@ -33,7 +33,8 @@ from agelab.morphable.fitting import place_mean_face
 from agelab.morphable.image_formation import form_image
 from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
-from agelab.training.checkpoints import run_fingerprint
+from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
+from agelab.training.data import AugmentConfig
 from agelab.training.engine import TrainConfig, fit, resolve_device
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
@@ -99,7 +100,7 @@ def train_recon3d_subnet(
         train_faces,
         crop_size=crop_size,
         image_size=config.image_size,
-        flip=config.flip,
+        augment=AugmentConfig(flip=config.flip, random_crop=False, colour_jitter=0.0),
         landmark_weights=landmark_weights(train_faces, config.landmark_faces),
     )
     val_set = FaceReconstructionDataset(val_faces, crop_size=crop_size, image_size=config.image_size)
@@ -114,18 +115,16 @@ def train_recon3d_subnet(
     }
     model = recon3d_subnet(**kwargs)
     objective = FitObjective(morphable, camera, config.loss)
-    settings = (
-        morphable.name,
-        morphable.n_vertices,
-        dataclasses.asdict(config.loss),
-        kwargs,
-        config.image_size,
-        config.focal_per_size,
-        config.flip,
-        config.rigid_epochs,
-        config.landmark_faces,
+    fingerprint = training_fingerprint(
+        data_digest(model_input),
+        {
+            **dataclasses.asdict(config),
+            "model": kwargs,
+            "morphable_model": {"name": morphable.name, "vertices": morphable.n_vertices},
+            "crop_size": crop_size,
+        },
+        initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
     )
-    run_dir = checkpoint_dir / run_fingerprint(model_input, *settings)
     log = _mlflow_epoch_logger(objective)
     result = fit(
         model,
@@ -135,7 +134,8 @@ def train_recon3d_subnet(
         train_set,
         val_set,
         config.training,
-        checkpoint_dir=run_dir,
+        checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
         on_epoch_end=log,
         on_epoch_start=lambda epoch: setattr(objective, "rigid", epoch < config.rigid_epochs),
         show_progress=config.show_progress,

@@ -1,0 +1,103 @@
+"""Checkpoint folders keyed by the fingerprint of everything that changes a run's result."""
+
+import dataclasses
+import json
+import logging
+
+import pandas as pd
+import pytest
+import torch
+
+from agelab.pipelines.appearance.nodes import AppearanceConfig
+from agelab.pipelines.multitask.nodes import MultiTaskConfig
+from agelab.pipelines.recon3d.nodes import Recon3DConfig
+from agelab.training.checkpoints import (
+    FINGERPRINT,
+    checkpoint_folder,
+    data_digest,
+    file_digest,
+    fingerprint_key,
+    state_digest,
+    training_fingerprint,
+)
+
+
+def faces(ages=(20.0, 30.0)):
+    return pd.DataFrame({"crop_path": [f"c{i}.jpg" for i in range(len(ages))], "age": ages, "split": "train"})
+
+
+def test_same_fingerprint_same_folder_and_a_change_is_named(tmp_path, caplog):
+    first = training_fingerprint("d1", {"loss": {"lambda_dist": 0.2}, "model": {"dropout": 0.5}})
+    folder = checkpoint_folder(tmp_path, first)
+    assert json.loads((folder / FINGERPRINT).read_text()) == first
+    assert checkpoint_folder(tmp_path, dict(first)) == folder
+    changed = training_fingerprint("d1", {"loss": {"lambda_dist": 0.3}, "model": {"dropout": 0.5}})
+    with caplog.at_level(logging.WARNING, logger="agelab.training.checkpoints"):
+        other = checkpoint_folder(tmp_path, changed)
+    assert other != folder and other.parent == folder.parent
+    assert "(loss): training afresh" in caplog.text
+    assert (folder / FINGERPRINT).is_file()  # the earlier run's checkpoints are left alone
+
+
+def test_digests_follow_the_bytes(tmp_path):
+    weights = tmp_path / "w.pt"
+    torch.save({"a": torch.zeros(3)}, weights)
+    before = file_digest(weights)
+    torch.save({"a": torch.ones(3)}, weights)  # same name, other weights
+    assert file_digest(weights) != before and file_digest(None) is None
+    assert file_digest(tmp_path / "nope.pt").startswith("missing:")
+    assert state_digest({"a": torch.zeros(3)}) != state_digest({"a": torch.tensor([0.0, 0.0, 1e-9])})
+    assert data_digest(faces()) == data_digest(faces()[::-1])  # row order does not matter
+    assert data_digest(faces()) != data_digest(faces((20.0, 31.0)))
+
+
+def _leaves(value, path=()):
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            yield from _leaves(getattr(value, f.name), (*path, f.name))
+    else:
+        yield path, value
+
+
+def _perturbed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if value is None:
+        return "set"
+    if isinstance(value, tuple | list):
+        return (*value, value[-1]) if value else (1,)
+    raise TypeError(type(value))
+
+
+def _replace(config, path, new):
+    if len(path) == 1:
+        return dataclasses.replace(config, **{path[0]: new})
+    return dataclasses.replace(config, **{path[0]: _replace(getattr(config, path[0]), path[1:], new)})
+
+
+def _key(config):
+    settings = dataclasses.asdict(config)
+    training = getattr(config, "training", None)
+    resume = training.resume_key() if hasattr(training, "resume_key") else settings.get("training")
+    return fingerprint_key({**training_fingerprint("data", settings), "training": resume})
+
+
+# how a run is shown or scheduled, never what it learns (TrainConfig.resume_key leaves these out)
+NOT_RESULT = {"show_progress", "epochs", "workers", "device"}
+
+
+@pytest.mark.parametrize("config_class", [AppearanceConfig, Recon3DConfig, MultiTaskConfig])
+def test_every_setting_that_changes_the_result_changes_the_checkpoint_key(config_class):
+    config = config_class()
+    base = _key(config)
+    checked = 0
+    for path, value in _leaves(config):
+        if path[-1] in NOT_RESULT and (path[-1] == "show_progress" or path[0] == "training"):
+            continue
+        assert _key(_replace(config, path, _perturbed(value))) != base, ".".join(path)
+        checked += 1
+    assert checked >= 8
