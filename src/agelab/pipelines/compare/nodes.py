@@ -322,10 +322,18 @@ def _most_improved_extremes(faces: pd.DataFrame, n_groups: int, n: int) -> pd.Da
     )
 
 
+# A cross-dataset set (Table 5) is a test set, not training data: every cleanly readable face dlib detects,
+# black-and-white photos included, with no cap per age. Only exact and perceptual duplicates (one face
+# counted twice) and ages outside the models' range are still dropped.
+CROSS_DATASET_CLEANING = {"require_face": True, "drop_grayscale": False, "max_per_age": None}
+
+
 def cross_data_parameters(data_params: dict[str, Any], compare_params: dict[str, Any], *, name: str) -> dict:
-    """``data`` parameters of one cross-dataset evaluation set: the project's, with its overrides."""
+    """``data`` parameters of one cross-dataset evaluation set: the project's, with the test-set cleaning
+    (:data:`CROSS_DATASET_CLEANING`), then the set's own overrides."""
     config = compare_config(compare_params)
-    return merge_overrides(data_params, config.cross_datasets[name], where=f"compare.cross_datasets.{name}")
+    evaluation = merge_overrides(data_params, {"cleaning": CROSS_DATASET_CLEANING}, where="data")
+    return merge_overrides(evaluation, config.cross_datasets[name], where=f"compare.cross_datasets.{name}")
 
 
 def as_test_set(clean_faces: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
