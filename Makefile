@@ -8,7 +8,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MPLBACKEND := Agg
 
-.PHONY: install run test lint viz clean-data
+.PHONY: install run test lint viz clean-data docs-figures
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+
+## make docs-figures: every figure in docs/images regenerated from the run that makes it (runs what is missing)
+docs-figures: install
+	$(BIN)/python docs/make_figures.py
 
 viz: install
 	$(BIN)/kedro viz build
