@@ -76,7 +76,7 @@ def _match(image: ImageDetections, iou_threshold: float) -> _Matched:
     truth_index = np.full(len(boxes), UNMATCHED)
     first = np.zeros(len(boxes), bool)
     if len(truth) and len(boxes):
-        iou = box_iou(torch.as_tensor(boxes), torch.as_tensor(truth)).numpy()
+        iou = box_iou(torch.tensor(boxes), torch.tensor(truth)).numpy()  # copies: inputs may be read-only
         best = iou.argmax(1)
         hit = iou[np.arange(len(boxes)), best] >= iou_threshold
         truth_index[hit] = best[hit]
