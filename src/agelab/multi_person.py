@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from agelab.detection.boxes import suppress_duplicates
+from agelab.detection.encoding import decode_boxes
+from agelab.models.centernet import CenterNetFaceDetector
 from agelab.models.foss import FossNet
 
 
@@ -91,6 +93,37 @@ def foss_faces(
             np.array([f.score for f in faces], np.float64),
             np.array([f.age for f in faces], np.float64),
             np.array([f.male_probability for f in faces], np.float64),
+        )
+
+    return predict
+
+
+def detector_faces(
+    detector: CenterNetFaceDetector, k: int, device: torch.device | str = "cpu", nms_iou: float | None = 0.5
+):
+    """An "image → :class:`~agelab.evaluation.multi_person.Faces`" predictor over the detection sub-network
+    alone: its top ``k`` heatmap peaks (boxes clipped to the image, duplicates above ``nms_iou`` suppressed),
+    the same boxes and scores :func:`foss_faces` gives without running the age network on each one, so
+    detection AP can score many more detections than the K age crops (ages are NaN)."""
+    from agelab.evaluation.multi_person import Faces
+
+    @torch.no_grad()
+    def predict(image: np.ndarray) -> Faces:
+        detector.eval()
+        images = image_tensor(image, device)
+        network_input, scale = detector.letterbox(images)
+        output = detector.forward_network(network_input)
+        boxes, scores = decode_boxes(output.heatmap, output.size, output.offset, k)
+        height, width = images.shape[-2:]
+        limits = torch.tensor([width, height, width, height], dtype=boxes.dtype, device=boxes.device)
+        boxes = torch.minimum((boxes[0] / scale).clamp(min=0), limits)
+        kept = suppress_duplicates(boxes, scores[0], nms_iou)
+        n = len(kept)
+        return Faces(
+            boxes[kept].cpu().double().numpy().reshape(-1, 4),
+            scores[0, kept].cpu().double().numpy(),
+            np.full(n, np.nan),
+            np.full(n, np.nan),
         )
 
     return predict

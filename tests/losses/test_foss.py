@@ -76,3 +76,66 @@ def test_loss_is_normalised_by_the_unmasked_faces():
     none, parts = foss_loss(_output([[60, 60, 70, 70]]), targets, weights)
     assert none.item() == 0.0 and parts["faces_with_age"] == 0
     none.backward()  # all masked: still a graph, nothing to learn
+
+
+def _peaked(ages: list[int]) -> torch.Tensor:
+    """Logits of a softmax that is uniform over ``ages`` and 0 elsewhere."""
+    logits = torch.full((101,), -1e9)
+    logits[ages] = 0.0
+    return logits
+
+
+def test_foss_loss_on_a_masked_batch_equals_the_hand_computed_value():
+    """§3.2 on B = 2 images, K = 3 boxes each, distinct λ: only the unmasked faces count, and the sums are
+    divided by N_a = 2 and N_g = 3 (not by B · K = 6, nor by each other)."""
+    weights = FossLossWeights(mean=0.1, variance=0.01, cross_entropy=1.0, gender=0.5, detection=False)
+    boxes = torch.tensor(
+        [
+            [[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 40]],  # face 0; face 1 (no age); IoU 1/4: b_iou 0
+            [[0, 0, 20, 20], [50, 50, 60, 60], [100, 100, 110, 110]],  # face 2; two misses
+        ],
+        dtype=torch.float32,
+    )
+    uniform = torch.zeros(101)  # what the masked boxes predict: would add ln 101 CE, a mean loss ~ 800, ...
+    age_logits = torch.stack(
+        [
+            torch.stack([_peaked([20, 30]), uniform, uniform]),
+            torch.stack([_peaked([10, 20, 30]), uniform, uniform]),
+        ]
+    ).requires_grad_()
+    gender_logits = torch.zeros(2, 3, 2)  # p = 1/2: CE ln 2 for either label
+    gender_logits[1, 0, 0] = math.log(3)  # face 2: p(female) = 3/4
+    gender_logits.requires_grad_()
+    zeros = torch.zeros(2, 1, 4, 4)
+    output = FossOutput(
+        DetectorOutput(zeros, torch.zeros(2, 2, 4, 4), torch.zeros(2, 2, 4, 4), zeros),
+        boxes,
+        torch.ones(2, 3),
+        age_logits,
+        gender_logits,
+    )
+    targets = {
+        "boxes": torch.zeros(2, 4, 4),
+        "box_mask": torch.zeros(2, 4),
+        "ages": torch.full((2, 4), math.nan),
+        "genders": torch.full((2, 4), -1, dtype=torch.long),
+    }
+    targets["boxes"][0, :2] = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30]])
+    targets["boxes"][1, 0] = torch.tensor([0, 0, 20, 20])
+    targets["box_mask"][0, :2] = targets["box_mask"][1, 0] = 1
+    targets["ages"][0, 0], targets["ages"][1, 0] = 30.0, 20.0
+    targets["genders"][0, :2] = torch.tensor([1, 0])
+    targets["genders"][1, 0] = 0
+    total, parts = foss_loss(output, targets, weights)
+    # face 0, age 30: p = 1/2 at 20 and 30 → m = 25, v = 25; L_mean = (25 − 30)²/2 = 12.5, L_ce = ln 2
+    face_0 = 0.1 * 12.5 + 0.01 * 25.0 + 1.0 * math.log(2)
+    # face 2, age 20: p = 1/3 at 10, 20, 30 → m = 20, v = 200/3; L_mean = 0, L_ce = ln 3
+    face_2 = 0.1 * 0.0 + 0.01 * 200 / 3 + 1.0 * math.log(3)
+    age = (face_0 + face_2) / 2  # 1.979213
+    gender = 0.5 * (math.log(2) + math.log(2) + math.log(4 / 3)) / 3  # faces 0, 1 (ln 2) and 2 (−ln 3/4)
+    assert parts["faces_with_age"] == 2
+    assert parts["age"] == pytest.approx(age, rel=1e-6)
+    assert parts["gender"] == pytest.approx(gender, rel=1e-6)
+    assert total.item() == pytest.approx(age + gender, rel=1e-6)
+    total.backward()
+    assert age_logits.grad[:, 1:].abs().max() == 0  # masked boxes get no gradient

@@ -72,3 +72,35 @@ def test_frozen_detector_gets_no_gradient_and_stays_in_eval_mode():
     (out.age_logits.sum() + out.gender_logits.sum()).backward()
     assert all(p.grad is None for p in model.detector.parameters())
     assert any(p.grad is not None for p in model.age_backbone.parameters())
+
+
+def test_intermediate_feature_is_sampled_from_the_stride_4_map_at_the_crop_region():
+    """The intermediate-feature connection samples the stride-4 map in network cells: image pixels × the
+    letterbox scale / 4. A feature whose channels hold their own x and y (bilinear sampling reproduces a
+    linear function exactly) shows where each sample was taken."""
+    channels = FossNet(**SMALL).detector.feature_channels
+    model = FossNet(**{**SMALL, "intermediate_channels": channels}).eval()  # no 1×1 projection
+    assert model.feature_projection is None
+    ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    feature = torch.zeros(2, channels, 32, 32)
+    feature[:, 0], feature[:, 1] = xs, ys
+    feature[1, 0] += 100  # the second image's map, so a wrong batch index shows too
+    captured = []
+    model.age_backbone.register_forward_pre_hook(lambda _module, args: captured.append(args[1]))
+    # 256 × 256 images, letterboxed to 128: scale 0.5, so one feature cell = 4 / 0.5 = 8 image pixels.
+    # Box (44, 56, 84, 136), w 40, h 80 → crop region (−10 % sides, −20 % top, +10 % bottom)
+    # (40, 40, 88, 144) px = (5, 5, 11, 18) cells. The 3 × 2 grid (48 × 32 crop / 16), one sample per
+    # bin at its centre, aligned (−0.5): x = 5 − 0.5 + (j + 0.5) · 6/2 = 6, 9;
+    # y = 5 − 0.5 + (i + 0.5) · 13/3 = 6.667, 11, 15.333
+    boxes = torch.tensor([[[44.0, 56.0, 84.0, 136.0]], [[44.0, 56.0, 84.0, 136.0]]])
+    with torch.no_grad():
+        model.estimate(torch.rand(2, 3, 256, 256), boxes, feature, 0.5)
+    sampled = captured[0]
+    assert sampled.shape == (2, channels, 3, 2)
+    expected_x = torch.tensor([[6.0, 9.0]] * 3)
+    expected_y = torch.tensor([[20 / 3] * 2, [11.0] * 2, [46 / 3] * 2])
+    torch.testing.assert_close(sampled[0, 0], expected_x)
+    torch.testing.assert_close(sampled[0, 1], expected_y)
+    torch.testing.assert_close(sampled[1, 0], expected_x + 100)
+    torch.testing.assert_close(sampled[1, 1], expected_y)
+    assert sampled[:, 2:].abs().max() == 0

@@ -29,6 +29,18 @@ def _per_group_table(per_group: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+SIZES = ("large", "medium", "small")
+
+
+def _by_size_row(name: str, detection: dict) -> str:
+    by_size = detection.get("by_size", {})
+    cells = []
+    for size in SIZES:
+        figures = by_size.get(size, {})
+        cells += [_num(figures.get("ap"), 3), _num(figures.get("recall"), 3), str(figures.get("faces", "—"))]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
 def foss_report_markdown(
     report: dict, baselines: dict, annotation: dict, per_group: pd.DataFrame, read_report: dict
 ) -> str:
@@ -48,6 +60,19 @@ def foss_report_markdown(
         f"{detection['faces']} | {detection['images']} |",
         f"| dlib HOG (baseline) | {_num(dlib.get('ap'), 3)} | {_num(dlib.get('recall'), 3)} | "
         f"{dlib.get('faces', '—')} | {dlib.get('images', '—')} |",
+        "",
+        "WIDER FACE protocol: VOC matching (a detection is assigned its highest-IoU face; a face already "
+        "taken makes it a false positive), faces flagged invalid are ignored, every detection is scored, "
+        "AP is the all-point interpolated area under the precision-recall curve.",
+        "",
+        "By face height (large ≥ 32 px, medium 16–32 px, small < 16 px; faces of the other sizes and the "
+        "detections on them are ignored, as are unmatched detections of the other sizes):",
+        "",
+        "| detector | AP large | recall large | faces | AP medium | recall medium | faces | AP small "
+        "| recall small | faces |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        _by_size_row("FOSS CenterNet (DLA-34)", detection),
+        _by_size_row("dlib HOG (baseline)", dlib),
         "",
         "## Group photos (Images of Groups protocol, Table 1 layout)",
         "",

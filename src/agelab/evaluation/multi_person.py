@@ -1,7 +1,8 @@
 """Evaluation of multi-person age estimation (FOSS §4.3–4.4) for any "image → faces" predictor, so the
 FOSS model and the two-model baselines (dlib detector + an age network) go through the same code:
 
-- detection AP@0.5 on a WIDER-FACE-format set;
+- detection AP@0.5 and recall on a WIDER-FACE-format set, overall and by face size (the protocol of
+  :mod:`agelab.evaluation.detection`; faces flagged ``invalid`` are ignore boxes);
 - the Images of Groups protocol on a group set (age group, 1-off, gender, per group);
 - single-face test images: the largest detected face against the label, MAE (and in an age range, e.g.
   UTKFace's 21–60 protocol).
@@ -20,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from agelab.detection.boxes import largest_box_index
 from agelab.evaluation.age_groups import GroupPhotoFaces, age_group_index, group_photo_metrics
-from agelab.evaluation.detection import ImageDetections, average_precision
+from agelab.evaluation.detection import ImageDetections, wider_face_evaluation
 from agelab.parallel import progress_bar
 from agelab.training.foss_data import GENDER_CODES, FaceRecord
 
@@ -49,21 +50,50 @@ def read_rgb(path: str) -> np.ndarray | None:
         return None
 
 
+@dataclass(frozen=True)
+class DetectionTruth:
+    """The ground truth of one detection-set image: its faces' boxes and which of them are ignore boxes."""
+
+    path: str
+    boxes: np.ndarray  # (M, 4) x0 y0 x1 y1, the file's pixels
+    ignore: np.ndarray  # (M,) bool
+
+
+BOX_COLUMNS = ["box_x0", "box_y0", "box_x1", "box_y1"]
+
+
+def detection_truth_from_index(index: pd.DataFrame) -> list[DetectionTruth]:
+    """Face-index rows of a WIDER-FACE-format set → one :class:`DetectionTruth` per image; a face whose
+    ``attributes`` say ``"invalid": 1`` (WIDER FACE's own flag) becomes an ignore box."""
+    truths = []
+    for path, group in index.groupby("image_path", sort=True):
+        boxed = group.dropna(subset=BOX_COLUMNS)
+        ignore = [bool(json.loads(a or "{}").get("invalid", 0)) for a in boxed["attributes"]]
+        truths.append(
+            DetectionTruth(
+                str(path), boxed[BOX_COLUMNS].to_numpy(np.float64).reshape(-1, 4), np.array(ignore, bool)
+            )
+        )
+    return truths
+
+
 def detection_average_precision(
-    predict: Predictor, records: Sequence[FaceRecord], *, show_progress: bool = False, label: str = ""
-) -> dict[str, float]:
-    """AP@0.5 of ``predict`` over ``records`` (their boxes are the truth); unreadable images are counted."""
+    predict: Predictor, truths: Sequence[DetectionTruth], *, show_progress: bool = False, label: str = ""
+) -> dict:
+    """AP@0.5 and recall of ``predict`` over ``truths``, overall and ``by_size``
+    (:func:`~agelab.evaluation.detection.wider_face_evaluation`; every detection the predictor returns is
+    scored); unreadable images are counted."""
     images, skipped = [], 0
-    for record in progress_bar(
-        records, desc=f"detection AP {label}".strip(), unit="img", disable=not show_progress
+    for truth in progress_bar(
+        truths, desc=f"detection AP {label}".strip(), unit="img", disable=not show_progress
     ):
-        pixels = read_rgb(record.path)
+        pixels = read_rgb(truth.path)
         if pixels is None:
             skipped += 1
             continue
         faces = predict(pixels)
-        images.append(ImageDetections(faces.boxes, faces.scores, np.asarray(record.boxes).reshape(-1, 4)))
-    return {**average_precision(images), "images": len(images), "skipped_images": skipped}
+        images.append(ImageDetections(faces.boxes, faces.scores, truth.boxes, truth.ignore))
+    return {**wider_face_evaluation(images), "images": len(images), "skipped_images": skipped}
 
 
 def group_photos(group_index: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:

@@ -135,6 +135,7 @@ def train_face_detector(
     train_config: TrainConfig,
     loss: FossLossWeights,
     *,
+    detection_k: int = 100,  # peaks scored by the validation AP (not the K age crops)
     checkpoint_dir: str | Path | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
@@ -146,7 +147,7 @@ def train_face_detector(
     result = fit(
         detector,
         partial(_detector_loss, lambda_size=loss.size, lambda_offset=loss.offset),
-        partial(_detector_predict, k=model_config.top_k),
+        partial(_detector_predict, k=detection_k),
         one_minus_ap,
         train_set,
         val_set,

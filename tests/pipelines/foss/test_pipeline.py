@@ -75,6 +75,9 @@ def test_data_then_foss_then_predict(tmp_path):
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert 0.0 <= report["detection"]["ap"] <= 1.0 and report["detection"]["faces"] > 0
+    by_size = report["detection"]["by_size"]
+    assert set(by_size) == {"large", "medium", "small"}
+    assert sum(b["faces"] for b in by_size.values()) == report["detection"]["faces"]
     groups = report["group_photos"]
     assert groups["faces"] > 0 and 0.0 <= groups["age_group_accuracy"] <= 1.0
     assert report["single_face_test"]["images"] > 0
@@ -82,10 +85,12 @@ def test_data_then_foss_then_predict(tmp_path):
     assert annotations.loc[annotations["split"] != "test", "n_detected"].le(1).all()
     baselines = json.loads((tmp_path / "baselines.json").read_text())
     assert 0.0 <= baselines["dlib_detection"]["ap"] <= 1.0
+    assert set(baselines["dlib_detection"]["by_size"]) == {"large", "medium", "small"}
     assert "appearance" in baselines["dlib_appearance"]["skipped"]
     assert baselines["majority_group"]["group"] in {"0-2", "3-7", "8-12", "13-19", "20-36", "37-65", "66+"}
     markdown = (tmp_path / "report.md").read_text()
     assert "AP@0.5" in markdown and "dlib HOG" in markdown and "1-off" in markdown
+    assert "AP small" in markdown
     per_group = pd.read_csv(tmp_path / "per_group.csv")
     assert list(per_group["row"]) == ["faces", "age", "1-off", "gender"]
     bundle = ModelBundle.load(tmp_path / "foss_net.pt")

@@ -1,0 +1,34 @@
+import math
+
+import pandas as pd
+
+from agelab.evaluation.foss_report import foss_report_markdown
+
+
+def _detection(ap: float, small_ap: float) -> dict:
+    return {
+        "ap": ap,
+        "recall": 0.9,
+        "faces": 12,
+        "images": 3,
+        "by_size": {
+            "large": {"ap": 0.95, "recall": 1.0, "faces": 5},
+            "medium": {"ap": math.nan, "recall": math.nan, "faces": 0},
+            "small": {"ap": small_ap, "recall": 0.5, "faces": 7},
+        },
+    }
+
+
+def test_report_shows_the_detection_figures_by_face_size():
+    groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
+    report = {
+        "detection": _detection(0.812, 0.25),
+        "group_photos": {**groups, "matched_faces": 4, "faces": 5},
+        "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
+    }
+    baselines = {"dlib_detection": _detection(0.5, 0.125)}
+    markdown = foss_report_markdown(report, baselines, {}, pd.DataFrame(), {})
+    assert "| FOSS CenterNet (DLA-34) | 0.812 | 0.900 | 12 | 3 |" in markdown
+    assert "| FOSS CenterNet (DLA-34) | 0.950 | 1.000 | 5 | — | — | 0 | 0.250 | 0.500 | 7 |" in markdown
+    assert "| dlib HOG (baseline) | 0.950 | 1.000 | 5 | — | — | 0 | 0.125 | 0.500 | 7 |" in markdown
+    assert "all-point interpolated" in markdown
