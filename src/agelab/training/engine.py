@@ -50,6 +50,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 regularisation through the optimizer
     lr_step_size: int = 10  # step decay every this many epochs
     lr_gamma: float = 0.1
+    lr_milestones: tuple[int, ...] | None = None  # decay by lr_gamma at these epochs instead (MultiStepLR)
     seed: int = 0
     device: str = "auto"  # auto = cuda if present, else cpu
     amp: bool = True  # mixed precision (float16 + grad scaling) on CUDA; ignored on CPU
@@ -230,9 +231,14 @@ def fit(
     seed_everything(config.seed)
     model.to(device)
     optimizer = (make_optimizer or default_optimizer)(model, config)
-    scheduler = torch.optim.lr_scheduler.StepLR(
-        optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma
-    )
+    if config.lr_milestones:
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=list(config.lr_milestones), gamma=config.lr_gamma
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=config.lr_step_size, gamma=config.lr_gamma
+        )
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None
     result = FitResult(model)
     start_epoch = 0
