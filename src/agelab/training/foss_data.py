@@ -59,7 +59,7 @@ class FossImageSet(Dataset):
     sources: Sequence[Source]
     canvas: int
     detector_input: int
-    max_objects: int = 32
+    max_objects: int | None = None
     train: bool = True
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
@@ -75,6 +75,27 @@ class FossImageSet(Dataset):
         self.weights = sizes / sizes.sum()
         if self.detector_input % 32:
             raise ValueError(f"detector_input must be a multiple of 32, got {self.detector_input}")
+        self.objects = self._target_rows()
+
+    def _target_rows(self) -> int:
+        """Rows of the padded targets: every face of every image this set can make (a detection image's
+        faces, or a tiled image's ``max(tile_choices)`` tiles of the most crowded age image). Augmentation
+        only moves or drops faces. A configured ``max_objects`` is a checked bound: an image holding more
+        faces fails here, before training, instead of its extra faces being trained as background."""
+        most, where = 0, ""
+        for source in self.sources:
+            tiles = max(self.tile_choices) if (self.train and source.tiled) else 1
+            for record in source.records:
+                if len(record.boxes) * tiles > most:
+                    most, where = len(record.boxes) * tiles, f"{record.path} ({source.name}, ×{tiles} tiles)"
+        if self.max_objects is None:
+            return max(1, most)
+        if most > self.max_objects:
+            raise ValueError(
+                f"max_objects={self.max_objects} is below the {most} faces of {where}; raise it, or set it "
+                "to null to size the targets to the most crowded image"
+            )
+        return self.max_objects
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -126,17 +147,17 @@ class FossImageSet(Dataset):
         return image, self.targets(face_image)
 
     def targets(self, face_image: FaceImage) -> dict[str, torch.Tensor]:
-        m = self.max_objects
-        boxes = face_image.boxes[:m]
+        m = self.objects
+        boxes = face_image.boxes
         count = len(boxes)
         padded = np.zeros((m, 4), np.float32)
         padded[:count] = boxes
         box_mask = np.zeros(m, np.float32)
         box_mask[:count] = 1
         ages = np.full(m, np.nan, np.float32)
-        ages[:count] = face_image.ages[:m]
+        ages[:count] = face_image.ages
         genders = np.full(m, -1, np.int64)
-        genders[:count] = face_image.genders[:m]
+        genders[:count] = face_image.genders
         scale = self.detector_input / self.canvas
         cells = self.detector_input // STRIDE
         detection = encode_boxes(boxes * scale, (cells, cells), m).as_tensors()

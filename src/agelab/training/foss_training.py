@@ -71,7 +71,7 @@ class DataConfig:
     """How training images are made: canvas size, tiling, augmentation."""
 
     canvas: int = 480
-    max_objects: int = 32
+    max_objects: int | None = None  # target rows per image; None: every face of the most crowded image
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
     flip: bool = True
