@@ -56,13 +56,21 @@ class FossModelConfig:
     dropout: float = 0.2
     top_k: int = 20
     score_threshold: float = 0.2
+    # initial weights, state-dict files you hold (None: random initialisation); see FossNet
+    detector_backbone_weights: str | None = None  # DLA-34, for the detector stage
+    age_backbone_weights: str | None = None  # TResNet, for the joint stage
+    pretrained_weights: str | None = None  # a whole FossNet (e.g. trained on IMDB-WIKI), joint stage
 
     def build(self) -> FossNet:
         return FossNet(**{**dataclasses.asdict(self), "age_layers": tuple(self.age_layers)})
 
     def build_detector(self) -> CenterNetFaceDetector:
         return CenterNetFaceDetector(
-            self.detector_width, self.head_conv, self.deformable, self.detector_input
+            self.detector_width,
+            self.head_conv,
+            self.deformable,
+            self.detector_input,
+            self.detector_backbone_weights,
         )
 
 
@@ -305,7 +313,8 @@ def train_multi_person_model(
     show_progress: bool = True,
 ) -> tuple[FossNet, FitResult]:
     seed_everything(config.engine.seed)
-    model = model_config.build()
+    # §4.2: the detection sub-network always starts from the trained detector (also over pretrained_weights)
+    model = dataclasses.replace(model_config, detector_backbone_weights=None).build()
     model.detector.load_state_dict(detector.state_dict())
     model.freeze_detector(not config.end_to_end)
     sources = list(age_sources) + (
