@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from agelab.detection.augmentation import Augmentation
 from agelab.training.foss_data import FaceRecord, FossImageSet, Source
 
 
@@ -26,7 +27,10 @@ def _records(tmp_path, name: str, count: int, age: float | None) -> list[FaceRec
 def image_set(tmp_path):
     ages = Source("ages", _records(tmp_path, "age", 30, 33.0), tiled=True)
     scenes = Source("scenes", _records(tmp_path, "scene", 10, None), tiled=False)
-    return FossImageSet([ages, scenes], canvas=128, detector_input=64, max_objects=16, seed=3)
+    geometry_kept = Augmentation(scale=(1.0, 1.0), shift=0.0, rotation=0.0)  # flip, colour, blur only
+    return FossImageSet(
+        [ages, scenes], canvas=128, detector_input=64, max_objects=16, seed=3, augmentation=geometry_kept
+    )
 
 
 def test_one_epoch_is_the_largest_source_and_draws_follow_the_sizes(image_set):
@@ -109,3 +113,26 @@ def test_a_max_objects_bound_below_the_most_crowded_image_fails_before_training(
     assert FossImageSet([ages], canvas=128, detector_input=64).objects == 9
     with pytest.raises(ValueError, match="below the 9 faces"):
         FossImageSet([ages], canvas=128, detector_input=64, max_objects=8)
+
+
+def test_training_images_are_scaled_cropped_and_rotated_with_their_boxes(tmp_path):
+    """§4.2's augmentation in the training set: the boxes move and drop with the faces, and the targets
+    follow the boxes."""
+    pixels = np.zeros((128, 128, 3), np.uint8)
+    boxes = ((10.0, 10.0, 40.0, 44.0), (70.0, 60.0, 110.0, 100.0), (20.0, 80.0, 50.0, 120.0))
+    for x0, y0, x1, y1 in boxes:
+        pixels[int(y0) : int(y1), int(x0) : int(x1)] = 255
+    Image.fromarray(pixels).save(tmp_path / "scene.png")
+    record = FaceRecord(str(tmp_path / "scene.png"), boxes, (math.nan,) * 3, (-1,) * 3)
+    strong = Augmentation(scale=(0.6, 1.4), shift=0.2, rotation=20.0)
+    image_set = FossImageSet([Source("scenes", [record], tiled=False)], 128, 64, seed=1, augmentation=strong)
+    moved = 0
+    for index in range(12):
+        image, targets = image_set[index]
+        kept = targets["boxes"][targets["box_mask"] > 0]
+        assert int(targets["mask"].sum()) == len(kept) == int((targets["heatmap"] == 1).sum())
+        moved += len(kept) != 3 or not np.allclose(sorted(kept.numpy().tolist()), sorted(boxes))
+        background = image[0].median()
+        for x0, y0, x1, y1 in kept.tolist():
+            assert image[0, int((y0 + y1) / 2), int((x0 + x1) / 2)] > background + 0.2  # on its face
+    assert moved >= 10

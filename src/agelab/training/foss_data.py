@@ -4,7 +4,9 @@ sets (age loss masked), drawn with size-weighted probabilities; one epoch = the 
 Every item is a square ``canvas`` × ``canvas`` RGB image in [0, 1] (the model letterboxes it to the
 detector's input itself) and a dict of targets: padded ground-truth boxes with their ages (NaN where
 unknown) and genders (−1 where unknown), and the CenterNet targets at the detector's stride-4 resolution.
-Randomness is drawn from (seed, epoch, index), so a resumed run sees the same images.
+Training images are augmented as §4.2 says (:mod:`agelab.detection.augmentation`: flip, scaling, crop,
+rotation, colour, blur; boxes follow, faces pushed off the canvas are dropped). Randomness is drawn from
+(seed, epoch, index), so a resumed run sees the same images.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from agelab.detection.augmentation import Augmentation, augment_geometry, jitter_colour
 from agelab.detection.boxes import largest_box_index
 from agelab.detection.encoding import STRIDE, encode_boxes
 from agelab.detection.tiling import FaceImage, letterbox_into, tile_images
@@ -63,8 +66,7 @@ class FossImageSet(Dataset):
     train: bool = True
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
-    flip: bool = True
-    colour_jitter: float = 0.2
+    augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     epoch: int = field(default=0, init=False)
 
@@ -129,21 +131,17 @@ class FossImageSet(Dataset):
         else:
             canvas = np.zeros((self.canvas, self.canvas, 3), np.uint8)
             face_image = letterbox_into(canvas, source.records[item].load(), 0, 0, self.canvas, self.canvas)
-        if self.train and self.flip and rng.random() < 0.5:
-            image = face_image.image[:, ::-1].copy()
-            boxes = face_image.boxes.copy()
-            boxes[:, [0, 2]] = self.canvas - face_image.boxes[:, [2, 0]]
-            face_image = FaceImage(image, boxes, face_image.ages, face_image.genders)
+        if self.train:
+            face_image = augment_geometry(face_image, self.augmentation, rng)
         return face_image
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         face_image = self.compose(index)
         image = torch.from_numpy(face_image.image).permute(2, 0, 1).float() / 255
-        if self.train and self.colour_jitter > 0:
-            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
-            j = self.colour_jitter
-            gain, bias = rng.uniform(1 - j, 1 + j), rng.uniform(-j / 4, j / 4)
-            image = (image * gain + bias).clamp(0, 1)
+        if self.train:
+            image = jitter_colour(
+                image, self.augmentation, np.random.default_rng([self.seed, self.epoch, index, 1])
+            )
         return image, self.targets(face_image)
 
     def targets(self, face_image: FaceImage) -> dict[str, torch.Tensor]:

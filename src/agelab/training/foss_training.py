@@ -23,6 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
 from agelab.evaluation.detection import ImageDetections, average_precision
@@ -82,8 +83,8 @@ class DataConfig:
     max_objects: int | None = None  # target rows per image; None: every face of the most crowded image
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
-    flip: bool = True
-    colour_jitter: float = 0.2
+    augmentation: Augmentation = field(default_factory=Augmentation)  # §4.2's flip, scale, crop, rotation,
+    # colour and blur
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,7 @@ def _image_set(
         train=train,
         tile_choices=tuple(data.tile_choices),
         max_distinct=data.max_distinct,
-        flip=data.flip,
-        colour_jitter=data.colour_jitter,
+        augmentation=data.augmentation,
         seed=seed,
     )
 
