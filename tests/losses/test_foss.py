@@ -76,3 +76,19 @@ def test_loss_is_normalised_by_the_unmasked_faces():
     none, parts = foss_loss(_output([[60, 60, 70, 70]]), targets, weights)
     assert none.item() == 0.0 and parts["faces_with_age"] == 0
     none.backward()  # all masked: still a graph, nothing to learn
+
+
+def test_faces_without_labels_still_reach_both_heads_with_zero_gradient():
+    """DDP needs every head on the graph: a rank whose batch has no age or gender label (detection images)
+    gets zero gradients, not none."""
+    output = _output([[0, 0, 10, 10]])
+    loss, parts = foss_loss(output, _targets([[0, 0, 10, 10]], [], []), FossLossWeights(detection=False))
+    assert loss.item() == 0.0 and parts["faces_with_age"] == 0
+    loss.backward()
+    for logits in (output.age_logits, output.gender_logits):
+        assert logits.grad is not None and torch.equal(logits.grad, torch.zeros_like(logits))
+    labelled = _output([[0, 0, 10, 10]])
+    loss, _ = foss_loss(labelled, _targets([[0, 0, 10, 10]], [30.0], []), FossLossWeights(detection=False))
+    loss.backward()  # an age but no gender: the gender head still gets its (zero) gradient
+    assert torch.equal(labelled.gender_logits.grad, torch.zeros_like(labelled.gender_logits))
+    assert labelled.age_logits.grad.abs().sum() > 0
