@@ -42,11 +42,14 @@ def test_decoding_keeps_only_local_maxima_and_the_top_k():
     np.testing.assert_allclose(boxes[0, 0].numpy(), [4 * 3.5, 4 * 3.5, 4 * 4.5, 4 * 4.5])
 
 
-def test_boxes_beyond_max_objects_drop_the_smallest():
+def test_more_boxes_than_max_objects_is_an_error_not_background():
     boxes = np.array([[0, 0, 8, 8], [20, 20, 60, 60], [100, 100, 120, 140]], float)
-    targets = encode_boxes(boxes, (64, 64), max_objects=2)
-    assert targets.mask.sum() == 2
-    np.testing.assert_allclose(sorted(targets.size[:, 0] * targets.size[:, 1]), [50.0, 100.0])  # cells
+    with pytest.raises(ValueError, match="3 boxes do not fit max_objects=2"):
+        encode_boxes(boxes, (64, 64), max_objects=2)
+    targets = encode_boxes(boxes, (64, 64), max_objects=3)
+    assert targets.mask.sum() == 3 and (targets.heatmap == 1.0).sum() == 3
+    # largest first: 10 x 10 cells, 5 x 10, 2 x 2
+    np.testing.assert_allclose(targets.size[:, 0] * targets.size[:, 1], [100.0, 50.0, 4.0])
 
 
 def test_gaussian_is_clipped_at_the_border_and_peaks_at_one():

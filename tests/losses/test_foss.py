@@ -139,3 +139,19 @@ def test_foss_loss_on_a_masked_batch_equals_the_hand_computed_value():
     assert total.item() == pytest.approx(age + gender, rel=1e-6)
     total.backward()
     assert age_logits.grad[:, 1:].abs().max() == 0  # masked boxes get no gradient
+
+
+def test_faces_without_labels_still_reach_both_heads_with_zero_gradient():
+    """DDP needs every head on the graph: a rank whose batch has no age or gender label (detection images)
+    gets zero gradients, not none."""
+    output = _output([[0, 0, 10, 10]])
+    loss, parts = foss_loss(output, _targets([[0, 0, 10, 10]], [], []), FossLossWeights(detection=False))
+    assert loss.item() == 0.0 and parts["faces_with_age"] == 0
+    loss.backward()
+    for logits in (output.age_logits, output.gender_logits):
+        assert logits.grad is not None and torch.equal(logits.grad, torch.zeros_like(logits))
+    labelled = _output([[0, 0, 10, 10]])
+    loss, _ = foss_loss(labelled, _targets([[0, 0, 10, 10]], [30.0], []), FossLossWeights(detection=False))
+    loss.backward()  # an age but no gender: the gender head still gets its (zero) gradient
+    assert torch.equal(labelled.gender_logits.grad, torch.zeros_like(labelled.gender_logits))
+    assert labelled.age_logits.grad.abs().sum() > 0

@@ -96,6 +96,16 @@ def test_changed_settings_do_not_resume(tmp_path):
     assert result.resumed_from_epoch is None
 
 
+def test_lr_milestones_decay_at_each_milestone_instead_of_every_step_size():
+    """FOSS §4.2: ×0.1 at epochs 50 and 70 (MultiStepLR), here ×0.5 at 2 and 3 of 5 epochs."""
+    config = TrainConfig(**{**CONFIG.__dict__, "epochs": 5, "lr_milestones": (2, 3), "lr_gamma": 0.5})
+    _, result = run(config)
+    # the rate the next epoch uses, recorded after each epoch's scheduler step
+    assert [h["learning_rate"] for h in result.history] == pytest.approx([0.02, 0.01, 0.005, 0.005, 0.005])
+    _, step = run(TrainConfig(**{**CONFIG.__dict__, "epochs": 5, "lr_gamma": 0.5}))  # StepLR every 4
+    assert [h["learning_rate"] for h in step.history] == pytest.approx([0.02, 0.02, 0.02, 0.01, 0.01])
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

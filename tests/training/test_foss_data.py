@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from agelab.detection.augmentation import Augmentation
 from agelab.training.foss_data import FaceRecord, FossImageSet, Source
 
 
@@ -26,7 +27,10 @@ def _records(tmp_path, name: str, count: int, age: float | None) -> list[FaceRec
 def image_set(tmp_path):
     ages = Source("ages", _records(tmp_path, "age", 30, 33.0), tiled=True)
     scenes = Source("scenes", _records(tmp_path, "scene", 10, None), tiled=False)
-    return FossImageSet([ages, scenes], canvas=128, detector_input=64, max_objects=16, seed=3)
+    geometry_kept = Augmentation(scale=(1.0, 1.0), shift=0.0, rotation=0.0)  # flip, colour, blur only
+    return FossImageSet(
+        [ages, scenes], canvas=128, detector_input=64, max_objects=16, seed=3, augmentation=geometry_kept
+    )
 
 
 def test_one_epoch_is_the_largest_source_and_draws_follow_the_sizes(image_set):
@@ -69,3 +73,66 @@ def test_validation_images_are_not_tiled_or_augmented(tmp_path):
     assert int(targets["box_mask"].sum()) == 1 and targets["age"].item() == 20.0
     # letterboxed 80x60 -> 128x96, centred: the box (10..50) scales by 1.6 and shifts down 16 px
     np.testing.assert_allclose(targets["boxes"][0].numpy(), [16, 16 + 16, 80, 80 + 16])
+
+
+def _crowd(tmp_path, faces: int) -> FaceRecord:
+    """A 128 × 128 detection image with ``faces`` 8 × 8 boxes on a 16 px grid (centres at 8 + 16 i)."""
+    path = tmp_path / "crowd.png"
+    Image.fromarray(np.full((128, 128, 3), 90, np.uint8)).save(path)
+    boxes = tuple(
+        (16.0 * (i % 8) + 4, 16.0 * (i // 8) + 4, 16.0 * (i % 8) + 12, 16.0 * (i // 8) + 12)
+        for i in range(faces)
+    )
+    return FaceRecord(str(path), boxes, (math.nan,) * faces, (-1,) * faces)
+
+
+def test_every_face_of_a_crowd_is_a_detector_target(tmp_path):
+    """40 faces (more than the old 32 target rows): a heatmap peak at each of the 40 centres."""
+    crowd = _crowd(tmp_path, 40)
+    image_set = FossImageSet(
+        [Source("scenes", [crowd], tiled=False)], canvas=128, detector_input=128, train=False
+    )
+    _, targets = image_set[0]
+    assert int(targets["box_mask"].sum()) == 40 and int(targets["mask"].sum()) == 40
+    heatmap = targets["heatmap"][0]
+    # stride 4: the centre (8 + 16 c, 8 + 16 r) px is cell (2 + 4 c, 2 + 4 r)
+    for i in range(40):
+        row, column = divmod(i, 8)
+        assert heatmap[2 + 4 * row, 2 + 4 * column] == 1.0
+    assert int((heatmap == 1.0).sum()) == 40
+    assert sorted(targets["index"][targets["mask"] > 0].tolist()) == sorted(
+        (2 + 4 * (i // 8)) * 32 + 2 + 4 * (i % 8) for i in range(40)
+    )
+
+
+def test_a_max_objects_bound_below_the_most_crowded_image_fails_before_training(tmp_path):
+    crowd = _crowd(tmp_path, 40)
+    with pytest.raises(ValueError, match=r"max_objects=32 is below the 40 faces of .*crowd.png"):
+        FossImageSet([Source("scenes", [crowd], tiled=False)], canvas=128, detector_input=128, max_objects=32)
+    ages = Source("ages", _records(tmp_path, "age", 3, 30.0), tiled=True)  # 9 tiles of one face each
+    assert FossImageSet([ages], canvas=128, detector_input=64).objects == 9
+    with pytest.raises(ValueError, match="below the 9 faces"):
+        FossImageSet([ages], canvas=128, detector_input=64, max_objects=8)
+
+
+def test_training_images_are_scaled_cropped_and_rotated_with_their_boxes(tmp_path):
+    """§4.2's augmentation in the training set: the boxes move and drop with the faces, and the targets
+    follow the boxes."""
+    pixels = np.zeros((128, 128, 3), np.uint8)
+    boxes = ((10.0, 10.0, 40.0, 44.0), (70.0, 60.0, 110.0, 100.0), (20.0, 80.0, 50.0, 120.0))
+    for x0, y0, x1, y1 in boxes:
+        pixels[int(y0) : int(y1), int(x0) : int(x1)] = 255
+    Image.fromarray(pixels).save(tmp_path / "scene.png")
+    record = FaceRecord(str(tmp_path / "scene.png"), boxes, (math.nan,) * 3, (-1,) * 3)
+    strong = Augmentation(scale=(0.6, 1.4), shift=0.2, rotation=20.0)
+    image_set = FossImageSet([Source("scenes", [record], tiled=False)], 128, 64, seed=1, augmentation=strong)
+    moved = 0
+    for index in range(12):
+        image, targets = image_set[index]
+        kept = targets["boxes"][targets["box_mask"] > 0]
+        assert int(targets["mask"].sum()) == len(kept) == int((targets["heatmap"] == 1).sum())
+        moved += len(kept) != 3 or not np.allclose(sorted(kept.numpy().tolist()), sorted(boxes))
+        background = image[0].median()
+        for x0, y0, x1, y1 in kept.tolist():
+            assert image[0, int((y0 + y1) / 2), int((x0 + x1) / 2)] > background + 0.2  # on its face
+    assert moved >= 10

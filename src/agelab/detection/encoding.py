@@ -74,17 +74,22 @@ def encode_boxes(
     boxes: np.ndarray, output_size: tuple[int, int], max_objects: int, stride: int = STRIDE
 ) -> DetectionTargets:
     """Boxes (N, 4) ``x0, y0, x1, y1`` in network-input pixels → CenterNet targets on the stride-``stride``
-    map of ``output_size`` = (H, W) cells. Boxes beyond ``max_objects`` (largest first) are dropped."""
+    map of ``output_size`` = (H, W) cells, padded to ``max_objects`` rows (largest box first). Every box
+    becomes a target: more boxes than ``max_objects`` is an error, never faces silently trained as
+    background."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(boxes) > max_objects:
+        raise ValueError(f"{len(boxes)} boxes do not fit max_objects={max_objects} target rows")
     height, width = output_size
     heatmap = np.zeros((1, height, width), np.float32)
     size = np.zeros((max_objects, 2), np.float32)
     offset = np.zeros((max_objects, 2), np.float32)
     index = np.zeros(max_objects, np.int64)
     mask = np.zeros(max_objects, np.float32)
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4) / stride
+    boxes = boxes / stride
     if len(boxes):
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        boxes = boxes[np.argsort(-areas, kind="stable")][:max_objects]
+        boxes = boxes[np.argsort(-areas, kind="stable")]
     k = 0
     for x0, y0, x1, y1 in boxes:
         x0, x1 = np.clip([x0, x1], 0, width - 1e-3)

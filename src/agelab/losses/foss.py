@@ -62,8 +62,10 @@ def foss_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """L = L_det + L_age + L_gen and its parts."""
     parts: dict[str, float] = {}
-    # zero that stays on the graph: a batch whose boxes all miss the faces still back-propagates (nothing)
-    total = output.age_logits.float().sum() * 0.0
+    # zero that stays on the graph: a batch whose boxes all miss the faces, or whose faces have no gender
+    # label, still back-propagates (nothing) through both heads; DistributedDataParallel requires a
+    # gradient for every parameter on every rank
+    total = (output.age_logits.float().sum() + output.gender_logits.float().sum()) * 0.0
     if weights.detection:
         detection, parts = centernet_loss(output.detector, targets, weights.size, weights.offset)
         total = total + detection

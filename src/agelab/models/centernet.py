@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from agelab.models.bundle import register_architecture
 from agelab.models.dla import DLASeg
+from agelab.models.weights import load_weights
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -41,7 +42,10 @@ def _head(in_channels: int, hidden: int, out_channels: int) -> nn.Sequential:
 
 @register_architecture("centernet_face_detector")
 class CenterNetFaceDetector(nn.Module):
-    """DLA-34 CenterNet with heads for centre heatmap, size and offset (``head_conv`` hidden channels)."""
+    """DLA-34 CenterNet with heads for centre heatmap, size and offset (``head_conv`` hidden channels).
+
+    ``pretrained_weights``: a state-dict file of the DLA-34 backbone (:class:`~agelab.models.dla.DLA`'s keys,
+    which are CenterNet's and DLA's own, e.g. ImageNet DLA-34), loaded into ``backbone.base``."""
 
     def __init__(
         self,
@@ -49,7 +53,7 @@ class CenterNetFaceDetector(nn.Module):
         head_conv: int = 256,
         deformable: bool = True,
         input_size: int = 480,
-        pretrained_weights: str | None = None,  # bundles pass None; nothing is downloaded
+        pretrained_weights: str | None = None,  # a DLA-34 state dict you hold; bundles pass None
     ) -> None:
         super().__init__()
         if input_size % 32:
@@ -66,6 +70,8 @@ class CenterNetFaceDetector(nn.Module):
             nn.init.zeros_(head[-1].bias)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        if pretrained_weights:  # CenterNet starts from ImageNet DLA-34; its classifier (fc) has no use here
+            load_weights(self.backbone.base, pretrained_weights, what="pretrained_weights", ignore=("fc.",))
 
     @property
     def feature_channels(self) -> int:

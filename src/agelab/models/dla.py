@@ -92,11 +92,21 @@ class Tree(nn.Module):
         self.levels = levels
         self.level_root = level_root
         self.downsample = nn.MaxPool2d(stride, stride) if stride > 1 else None
+        # Only a one-level tree hands its projected residual to a block; CenterNet's DLA also builds it
+        # on deeper trees (level3/level4.project), whose child trees recompute their own, so there it
+        # never receives a gradient and DistributedDataParallel refuses the model. It is left out here
+        # and its weights are skipped on loading (see _load_from_state_dict).
         self.project = (
             nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
-            if in_channels != out_channels
+            if in_channels != out_channels and levels == 1
             else None
         )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        if self.project is None:  # DLA-34 / CenterNet files (and older bundles) hold the unused projection
+            for key in [k for k in state_dict if k.startswith(prefix + "project.")]:
+                del state_dict[key]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(
         self, x: torch.Tensor, residual: torch.Tensor | None = None, children: list | None = None

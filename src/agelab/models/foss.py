@@ -27,6 +27,7 @@ from agelab.detection.encoding import STRIDE, decode_boxes
 from agelab.models.bundle import register_architecture
 from agelab.models.centernet import IMAGENET_MEAN, IMAGENET_STD, CenterNetFaceDetector, DetectorOutput
 from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet, conv_bn_act
+from agelab.models.weights import load_weights
 
 NUM_AGES = 101  # 0..100 (FOSS §4.2: 101-way)
 AGE_FEATURE_STRIDE = 16
@@ -74,12 +75,25 @@ class FossNet(nn.Module):
         score_threshold: float = 0.2,
         top_margin: float = TOP_MARGIN,
         side_margin: float = SIDE_MARGIN,
-        pretrained_weights: str | None = None,  # bundles pass None; nothing is downloaded
+        pretrained_weights: str | None = None,  # the whole FossNet; bundles pass None
+        detector_backbone_weights: str | None = None,
+        age_backbone_weights: str | None = None,
     ) -> None:
+        """State-dict files you hold (nothing is downloaded): ``pretrained_weights`` the whole model (§4.2's
+        "from the weight trained with IMDB-WIKI"), or its parts: ``detector_backbone_weights`` DLA-34,
+        ``age_backbone_weights`` the TResNet (this module's layout, stage 3's first block narrower by the
+        intermediate feature)."""
         super().__init__()
         if crop_width % AGE_FEATURE_STRIDE or crop_height % AGE_FEATURE_STRIDE:
             raise ValueError(f"crop size must be a multiple of 16, got {crop_width}×{crop_height}")
-        self.detector = CenterNetFaceDetector(detector_width, head_conv, deformable, detector_input)
+        if pretrained_weights and (detector_backbone_weights or age_backbone_weights):
+            raise ValueError(
+                "give either pretrained_weights (the whole model) or detector_backbone_weights / "
+                "age_backbone_weights (its parts), not both"
+            )
+        self.detector = CenterNetFaceDetector(
+            detector_width, head_conv, deformable, detector_input, detector_backbone_weights
+        )
         self.crop_size = (crop_height, crop_width)
         self.feature_grid = (crop_height // AGE_FEATURE_STRIDE, crop_width // AGE_FEATURE_STRIDE)
         self.intermediate_feature = intermediate_feature
@@ -99,6 +113,10 @@ class FossNet(nn.Module):
         self.detector_frozen = False
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        if age_backbone_weights:
+            load_weights(self.age_backbone, age_backbone_weights, what="age_backbone_weights")
+        if pretrained_weights:
+            load_weights(self, pretrained_weights, what="pretrained_weights")
 
     # -- training modes (§3.3: frozen detector or end to end) -------------------------------------
     def freeze_detector(self, frozen: bool = True) -> None:

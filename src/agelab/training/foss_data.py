@@ -4,7 +4,9 @@ sets (age loss masked), drawn with size-weighted probabilities; one epoch = the 
 Every item is a square ``canvas`` × ``canvas`` RGB image in [0, 1] (the model letterboxes it to the
 detector's input itself) and a dict of targets: padded ground-truth boxes with their ages (NaN where
 unknown) and genders (−1 where unknown), and the CenterNet targets at the detector's stride-4 resolution.
-Randomness is drawn from (seed, epoch, index), so a resumed run sees the same images.
+Training images are augmented as §4.2 says (:mod:`agelab.detection.augmentation`: flip, scaling, crop,
+rotation, colour, blur; boxes follow, faces pushed off the canvas are dropped). Randomness is drawn from
+(seed, epoch, index), so a resumed run sees the same images.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from agelab.detection.augmentation import Augmentation, augment_geometry, jitter_colour
 from agelab.detection.boxes import largest_box_index
 from agelab.detection.encoding import STRIDE, encode_boxes
 from agelab.detection.tiling import FaceImage, letterbox_into, tile_images
@@ -59,12 +62,11 @@ class FossImageSet(Dataset):
     sources: Sequence[Source]
     canvas: int
     detector_input: int
-    max_objects: int = 32
+    max_objects: int | None = None
     train: bool = True
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
-    flip: bool = True
-    colour_jitter: float = 0.2
+    augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
     epoch: int = field(default=0, init=False)
 
@@ -75,6 +77,27 @@ class FossImageSet(Dataset):
         self.weights = sizes / sizes.sum()
         if self.detector_input % 32:
             raise ValueError(f"detector_input must be a multiple of 32, got {self.detector_input}")
+        self.objects = self._target_rows()
+
+    def _target_rows(self) -> int:
+        """Rows of the padded targets: every face of every image this set can make (a detection image's
+        faces, or a tiled image's ``max(tile_choices)`` tiles of the most crowded age image). Augmentation
+        only moves or drops faces. A configured ``max_objects`` is a checked bound: an image holding more
+        faces fails here, before training, instead of its extra faces being trained as background."""
+        most, where = 0, ""
+        for source in self.sources:
+            tiles = max(self.tile_choices) if (self.train and source.tiled) else 1
+            for record in source.records:
+                if len(record.boxes) * tiles > most:
+                    most, where = len(record.boxes) * tiles, f"{record.path} ({source.name}, ×{tiles} tiles)"
+        if self.max_objects is None:
+            return max(1, most)
+        if most > self.max_objects:
+            raise ValueError(
+                f"max_objects={self.max_objects} is below the {most} faces of {where}; raise it, or set it "
+                "to null to size the targets to the most crowded image"
+            )
+        return self.max_objects
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -108,35 +131,31 @@ class FossImageSet(Dataset):
         else:
             canvas = np.zeros((self.canvas, self.canvas, 3), np.uint8)
             face_image = letterbox_into(canvas, source.records[item].load(), 0, 0, self.canvas, self.canvas)
-        if self.train and self.flip and rng.random() < 0.5:
-            image = face_image.image[:, ::-1].copy()
-            boxes = face_image.boxes.copy()
-            boxes[:, [0, 2]] = self.canvas - face_image.boxes[:, [2, 0]]
-            face_image = FaceImage(image, boxes, face_image.ages, face_image.genders)
+        if self.train:
+            face_image = augment_geometry(face_image, self.augmentation, rng)
         return face_image
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         face_image = self.compose(index)
         image = torch.from_numpy(face_image.image).permute(2, 0, 1).float() / 255
-        if self.train and self.colour_jitter > 0:
-            rng = np.random.default_rng([self.seed, self.epoch, index, 1])
-            j = self.colour_jitter
-            gain, bias = rng.uniform(1 - j, 1 + j), rng.uniform(-j / 4, j / 4)
-            image = (image * gain + bias).clamp(0, 1)
+        if self.train:
+            image = jitter_colour(
+                image, self.augmentation, np.random.default_rng([self.seed, self.epoch, index, 1])
+            )
         return image, self.targets(face_image)
 
     def targets(self, face_image: FaceImage) -> dict[str, torch.Tensor]:
-        m = self.max_objects
-        boxes = face_image.boxes[:m]
+        m = self.objects
+        boxes = face_image.boxes
         count = len(boxes)
         padded = np.zeros((m, 4), np.float32)
         padded[:count] = boxes
         box_mask = np.zeros(m, np.float32)
         box_mask[:count] = 1
         ages = np.full(m, np.nan, np.float32)
-        ages[:count] = face_image.ages[:m]
+        ages[:count] = face_image.ages
         genders = np.full(m, -1, np.int64)
-        genders[:count] = face_image.genders[:m]
+        genders[:count] = face_image.genders
         scale = self.detector_input / self.canvas
         cells = self.detector_input // STRIDE
         detection = encode_boxes(boxes * scale, (cells, cells), m).as_tensors()

@@ -23,6 +23,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
 from agelab.evaluation.detection import ImageDetections, average_precision
@@ -56,13 +57,21 @@ class FossModelConfig:
     dropout: float = 0.2
     top_k: int = 20
     score_threshold: float = 0.2
+    # initial weights, state-dict files you hold (None: random initialisation); see FossNet
+    detector_backbone_weights: str | None = None  # DLA-34, for the detector stage
+    age_backbone_weights: str | None = None  # TResNet, for the joint stage
+    pretrained_weights: str | None = None  # a whole FossNet (e.g. trained on IMDB-WIKI), joint stage
 
     def build(self) -> FossNet:
         return FossNet(**{**dataclasses.asdict(self), "age_layers": tuple(self.age_layers)})
 
     def build_detector(self) -> CenterNetFaceDetector:
         return CenterNetFaceDetector(
-            self.detector_width, self.head_conv, self.deformable, self.detector_input
+            self.detector_width,
+            self.head_conv,
+            self.deformable,
+            self.detector_input,
+            self.detector_backbone_weights,
         )
 
 
@@ -71,11 +80,11 @@ class DataConfig:
     """How training images are made: canvas size, tiling, augmentation."""
 
     canvas: int = 480
-    max_objects: int = 32
+    max_objects: int | None = None  # target rows per image; None: every face of the most crowded image
     tile_choices: tuple[int, ...] = (1, 4, 9)
     max_distinct: int = 4
-    flip: bool = True
-    colour_jitter: float = 0.2
+    augmentation: Augmentation = field(default_factory=Augmentation)  # §4.2's flip, scale, crop, rotation,
+    # colour and blur
 
 
 @dataclass(frozen=True)
@@ -172,8 +181,7 @@ def _image_set(
         train=train,
         tile_choices=tuple(data.tile_choices),
         max_distinct=data.max_distinct,
-        flip=data.flip,
-        colour_jitter=data.colour_jitter,
+        augmentation=data.augmentation,
         seed=seed,
     )
 
@@ -306,7 +314,8 @@ def train_multi_person_model(
     show_progress: bool = True,
 ) -> tuple[FossNet, FitResult]:
     seed_everything(config.engine.seed)
-    model = model_config.build()
+    # §4.2: the detection sub-network always starts from the trained detector (also over pretrained_weights)
+    model = dataclasses.replace(model_config, detector_backbone_weights=None).build()
     model.detector.load_state_dict(detector.state_dict())
     model.freeze_detector(not config.end_to_end)
     sources = list(age_sources) + (

@@ -303,7 +303,14 @@ def train_foss(
         on_epoch_end=_epoch_logger("foss", "val_mae"),
         show_progress=config.show_progress,
     )
-    kwargs = {**dataclasses.asdict(config.model), "age_layers": list(config.model.age_layers)}
+    kwargs = {
+        **dataclasses.asdict(config.model),
+        "age_layers": list(config.model.age_layers),
+        # the weights are in the bundle: building it must not read the initial-weight files again
+        "detector_backbone_weights": None,
+        "age_backbone_weights": None,
+        "pretrained_weights": None,
+    }
     info = {
         "best_epoch": result.best_epoch,
         "best_val_mae": result.best_metric,
