@@ -101,3 +101,42 @@ def test_every_setting_that_changes_the_result_changes_the_checkpoint_key(config
         assert _key(_replace(config, path, _perturbed(value))) != base, ".".join(path)
         checked += 1
     assert checked >= 8
+
+
+def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weights(tmp_path):
+    from agelab.models.bundle import ModelBundle
+    from agelab.pipelines.foss.nodes import FossConfig, _config, detector_fingerprint, foss_fingerprint
+
+    detection = pd.DataFrame(
+        {"image_path": ["a.jpg"], "box_x0": [1.0], "box_y0": [2.0], "box_x1": [9.0], "box_y1": [9.0]}
+    ).assign(split_hint="train")
+    annotations = pd.DataFrame(
+        {"image_path": ["u.jpg"], "split": ["train"], "age": [30.0], "foss_use": [True]}
+    )
+    detector = ModelBundle("centernet_face_detector", {}, {"w": torch.zeros(2)}, 0, 0.0, 64)
+    base = _config({})
+
+    def keys(config: FossConfig, detector=detector, detection=detection):
+        return (
+            fingerprint_key(detector_fingerprint(detection, config)),
+            fingerprint_key(foss_fingerprint(detector, annotations, detection, config)),
+        )
+
+    reference = keys(base)
+    assert keys(_config({})) == reference  # unchanged settings resume
+    weights = tmp_path / "dla34.pt"
+    torch.save({"x": torch.ones(1)}, weights)
+    for change in (
+        {"data": {"augmentation": {"rotation": 3.0}}},
+        {"model": {"head_conv": 64}},
+        {"training": {"loss": {"size": 0.2}}},
+        {"model": {"detector_backbone_weights": str(weights)}},
+    ):
+        detector_key, foss_key = keys(_config(change))
+        assert detector_key != reference[0] and foss_key != reference[1], change
+    # stage 3 alone: its K, its loss weights, the trained detector it starts from, its data
+    assert keys(_config({"training": {"train_k": 4}}))[0] == reference[0]
+    assert keys(_config({"training": {"train_k": 4}}))[1] != reference[1]
+    other = ModelBundle("centernet_face_detector", {}, {"w": torch.ones(2)}, 0, 0.0, 64)
+    assert keys(base, detector=other)[1] != reference[1]
+    assert keys(base, detection=detection.assign(box_x1=10.0)) != reference

@@ -83,6 +83,9 @@ def training_fingerprint(
     ``training``, which :func:`~agelab.training.engine.fit` adds as its ``TrainConfig.resume_key``) and the
     digests of its initial weights."""
     parts: dict[str, Any] = {"data": data}
+    clash = {"data", "initial_weights"} & set(settings)
+    if clash:
+        raise ValueError(f"settings may not be named {sorted(clash)}: those fingerprint parts are given")
     for key, value in settings.items():
         if key not in NOT_FINGERPRINTED:
             parts[key] = json.loads(json.dumps(value, sort_keys=True, default=str))

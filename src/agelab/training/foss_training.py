@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,7 @@ def train_face_detector(
     *,
     detection_k: int = 100,  # peaks scored by the validation AP (not the K age crops)
     checkpoint_dir: str | Path | None = None,
+    fingerprint: dict[str, Any] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
 ) -> tuple[CenterNetFaceDetector, FitResult]:
@@ -162,6 +164,7 @@ def train_face_detector(
         val_set,
         dataclasses.replace(train_config, alternate_age_groups=False),
         checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
         on_epoch_start=train_set.set_epoch,
         on_epoch_end=on_epoch_end,
         show_progress=show_progress,
@@ -310,6 +313,7 @@ def train_multi_person_model(
     config: FossTrainingConfig,
     *,
     checkpoint_dir: str | Path | None = None,
+    fingerprint: dict[str, Any] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
 ) -> tuple[FossNet, FitResult]:
@@ -333,6 +337,7 @@ def train_multi_person_model(
         val_set,
         dataclasses.replace(config.engine, alternate_age_groups=False),
         checkpoint_dir=checkpoint_dir,
+        fingerprint=fingerprint,
         make_optimizer=_trainable_adam,
         on_epoch_start=train_set.set_epoch,
         on_epoch_end=on_epoch_end,

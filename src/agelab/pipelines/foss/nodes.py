@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from agelab.multi_person import detector_faces, dlib_faces, foss_faces
 from agelab.parallel import resolve_workers
 from agelab.readers.schema import to_frame
 from agelab.synthetic.scenes import RenderedSceneSets, SceneSetConfig
+from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
 from agelab.training.engine import TrainConfig, resolve_device
 from agelab.training.foss_data import Source
 from agelab.training.foss_training import (
@@ -132,16 +131,37 @@ def read_foss_sets(
     return detection, groups, reports
 
 
-def _fingerprint(frame: pd.DataFrame, *settings: Any) -> str:
-    """Checkpoint folder key: the data and the settings that change what is learnt (other data, another
-    architecture or another detector never resume these checkpoints)."""
-    rows = frame.astype(str).agg("|".join, axis=1)
-    payload = "\n".join(sorted(rows)) + json.dumps(
-        [dataclasses.asdict(s) if dataclasses.is_dataclass(s) else s for s in settings],
-        sort_keys=True,
-        default=str,
+def detector_fingerprint(detection_index: pd.DataFrame, config: FossConfig) -> dict[str, Any]:
+    """Checkpoint key of stage 1: the detection faces and everything that changes the detector."""
+    columns = ("image_path", "box_x0", "box_y0", "box_y1", "box_x1", "split_hint", "attributes")
+    return training_fingerprint(
+        data_digest(detection_index, [c for c in columns if c in detection_index]),
+        {
+            "model": dataclasses.asdict(config.model),
+            "images": dataclasses.asdict(config.data),
+            "loss": {"size": config.training.loss.size, "offset": config.training.loss.offset},
+            "detection_k": config.evaluation.detection_k,
+        },
+        initial_weights={"detector_backbone": file_digest(config.model.detector_backbone_weights)},
     )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def foss_fingerprint(
+    detector: ModelBundle, annotations: pd.DataFrame, detection_index: pd.DataFrame, config: FossConfig
+) -> dict[str, Any]:
+    """Checkpoint key of stage 3: age images, detection images, the trained detector's weights, the model,
+    the image making, the loss and K (the engine adds ``training.engine``)."""
+    training = {k: v for k, v in dataclasses.asdict(config.training).items() if k != "engine"}
+    return training_fingerprint(
+        data_digest(annotations, ("image_path", "split", "age", "foss_use"))
+        + data_digest(detection_index, ("image_path", "box_x0", "box_y0", "box_x1", "box_y1", "split_hint")),
+        {"model": dataclasses.asdict(config.model), "images": dataclasses.asdict(config.data), **training},
+        initial_weights={
+            "detector": state_digest(detector.state_dict),
+            "age_backbone": file_digest(config.model.age_backbone_weights),
+            "foss": file_digest(config.model.pretrained_weights),
+        },
+    )
 
 
 def _split(index: pd.DataFrame, split: str) -> pd.DataFrame:
@@ -205,14 +225,6 @@ def train_detector(
 ) -> tuple[ModelBundle, list]:
     """CenterNet on the detection sets' train split, best epoch by AP@0.5 on their val split."""
     config = _config(params)
-    run_dir = (
-        checkpoint_dir
-        / "detector"
-        / _fingerprint(
-            detection_index[["image_path", "box_x0", "box_y0", "box_x1", "box_y1", "split_hint"]],
-            config.model,
-        )
-    )
     detector, result = train_face_detector(
         _split_records(detection_index, "train"),
         _split_records(detection_index, "val"),
@@ -221,7 +233,8 @@ def train_detector(
         config.detector_training,
         config.training.loss,
         detection_k=config.evaluation.detection_k,
-        checkpoint_dir=run_dir,
+        checkpoint_dir=Path(checkpoint_dir) / "detector",
+        fingerprint=detector_fingerprint(detection_index, config),
         on_epoch_end=_epoch_logger("foss_detector", "val_one_minus_ap50"),
         show_progress=config.show_progress,
     )
@@ -281,16 +294,6 @@ def train_foss(
     if not val_records:
         raise ConfigError("no single-face validation image survived the annotation")
     detection_source = Source("detection", _split_records(detection_index, "train"), tiled=False)
-    run_dir = (
-        checkpoint_dir
-        / "foss"
-        / _fingerprint(
-            annotations[["image_path", "split", "age", "foss_use"]],
-            config.model,
-            config.training,
-            detector.info,
-        )
-    )
     model, result = train_multi_person_model(
         detector.build(),
         age_sources,
@@ -299,7 +302,8 @@ def train_foss(
         config.model,
         config.data,
         config.training,
-        checkpoint_dir=run_dir,
+        checkpoint_dir=Path(checkpoint_dir) / "foss",
+        fingerprint=foss_fingerprint(detector, annotations, detection_index, config),
         on_epoch_end=_epoch_logger("foss", "val_mae"),
         show_progress=config.show_progress,
     )
