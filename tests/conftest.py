@@ -18,6 +18,21 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTKFACE_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "utkface" / "UTKFace"
 
 
+# a FOSS network small enough for CPU tests (the paper's sizes: conf/paper/parameters_foss.yml)
+SMALL_FOSS = dict(
+    detector_width=0.25,
+    head_conv=16,
+    deformable=False,
+    detector_input=128,
+    age_width=0.25,
+    crop_width=32,
+    crop_height=48,
+    intermediate_channels=8,
+    head_channels=16,
+    top_k=5,
+)
+
+
 def jpeg_bytes(seed: int = 0, size: int = 64, grey: bool = False) -> bytes:
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 255, size=(size, size, 3), dtype=np.uint8)

@@ -3,19 +3,7 @@ import torch
 
 from agelab.models.foss import FossNet
 from agelab.multi_person import detector_faces, foss_faces
-
-SMALL = dict(
-    detector_width=0.25,
-    head_conv=16,
-    deformable=False,
-    detector_input=128,
-    age_width=0.25,
-    crop_width=32,
-    crop_height=48,
-    intermediate_channels=8,
-    head_channels=16,
-    top_k=5,
-)
+from tests.conftest import SMALL_FOSS as SMALL
 
 
 def test_detector_faces_are_the_foss_models_boxes_without_the_age_network():

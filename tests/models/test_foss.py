@@ -4,19 +4,7 @@ from torchvision.ops import roi_align
 
 from agelab.models.foss import FossNet
 from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet
-
-SMALL = dict(
-    detector_width=0.25,
-    head_conv=16,
-    deformable=False,
-    detector_input=128,
-    age_width=0.25,
-    crop_width=32,
-    crop_height=48,
-    intermediate_channels=8,
-    head_channels=16,
-    top_k=5,
-)
+from tests.conftest import SMALL_FOSS as SMALL
 
 
 def test_roi_sampling_equals_a_direct_crop_on_an_axis_aligned_box():

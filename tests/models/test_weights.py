@@ -8,19 +8,7 @@ from agelab.models.centernet import CenterNetFaceDetector
 from agelab.models.dla import DLA
 from agelab.models.foss import FossNet
 from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet
-
-SMALL = dict(
-    detector_width=0.25,
-    head_conv=16,
-    deformable=False,
-    detector_input=128,
-    age_width=0.25,
-    crop_width=32,
-    crop_height=48,
-    intermediate_channels=8,
-    head_channels=16,
-    top_k=5,
-)
+from tests.conftest import SMALL_FOSS as SMALL
 
 
 def _assert_same(state, loaded):

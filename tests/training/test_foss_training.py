@@ -6,23 +6,13 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
-from agelab.detection.augmentation import Augmentation
+from agelab.detection.augmentation import NO_AUGMENTATION
 from agelab.losses.foss import FossLossWeights
 from agelab.training.engine import TrainConfig
 from agelab.training.foss_data import FaceRecord
 from agelab.training.foss_training import DataConfig, FossModelConfig, train_face_detector
 
 MODEL = FossModelConfig(detector_width=0.25, head_conv=16, deformable=False, detector_input=128)
-NO_AUGMENTATION = Augmentation(
-    flip=False,
-    scale=(1.0, 1.0),
-    shift=0.0,
-    rotation=0.0,
-    brightness=0.0,
-    contrast=0.0,
-    saturation=0.0,
-    blur_probability=0.0,
-)
 
 
 def _records(tmp_path, n=6):
