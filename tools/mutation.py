@@ -49,7 +49,7 @@ def module_counts(mutants_dir: Path) -> dict[str, Counter]:
 def score(counter: Counter) -> float:
     detected = counter["killed"] + counter["timeout"]
     tested = detected + counter["survived"] + counter["no tests"]
-    return 100.0 * detected / tested if tested else 100.0
+    return 100.0 * detected / tested if tested else float("nan")
 
 
 def table(counts: dict[str, Counter]) -> str:
@@ -60,7 +60,12 @@ def table(counts: dict[str, Counter]) -> str:
         total.update(counter)
         other = sum(counter.values()) - sum(counter[c] for c in COLUMNS)
         cells = " | ".join(str(counter[c]) for c in COLUMNS)
-        lines.append(f"| {module} | {cells} | {other} | {score(counter):.1f} % |")
+        shown = (
+            f"{score(counter):.1f} %"
+            if counter["killed"] + counter["timeout"] + counter["survived"]
+            else "n/a"
+        )
+        lines.append(f"| {module} | {cells} | {other} | {shown} |")
     other = sum(total.values()) - sum(total[c] for c in COLUMNS)
     cells = " | ".join(f"**{total[c]}**" for c in COLUMNS)
     lines.append(f"| **total** | {cells} | **{other}** | **{score(total):.1f} %** |")
