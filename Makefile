@@ -8,7 +8,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MPLBACKEND := Agg
 
-.PHONY: install run test lint viz clean-data docs-figures
+.PHONY: install run test lint viz clean-data docs-figures mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+## make mutation: mutation testing of the math modules against their own fast tests, a score per module
+## (docs/testing.md; about 45 min on 2 cores, results cached in mutants/; not part of make test)
+mutation: install
+	$(BIN)/python tools/mutation.py --max-children 2
+
 lint: install
-	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff check src tests benchmarks docs tools
 
 ## make docs-figures: every figure in docs/images regenerated from the run that makes it (runs what is missing)
 docs-figures: install

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from agelab.detection.boxes import crop_regions, largest_box_index, suppress_duplicates
+from agelab.detection.boxes import box_areas, crop_regions, largest_box_index, suppress_duplicates
 
 
 def test_crop_regions_add_20_percent_above_and_10_percent_elsewhere():
@@ -20,3 +20,11 @@ def test_duplicates_of_one_face_are_suppressed_and_separate_faces_kept():
 def test_largest_box():
     assert largest_box_index(np.array([[0, 0, 10, 10], [0, 0, 30, 5], [0, 0, 11, 10]])) == 1
     assert largest_box_index(np.zeros((0, 4))) == -1
+
+
+def test_box_areas_by_hand_and_inverted_boxes_have_none():
+    areas = box_areas(np.array([[1, 2, 4, 7], [5, 5, 2, 9], [0, 3, 2, 1], [0.5, 0, 1.0, 0.25]]))
+    np.testing.assert_allclose(areas, [15.0, 0.0, 0.0, 0.125])
+    assert box_areas([1, 1, 3, 4]).tolist() == [6.0]  # one box as a flat list
+    # an inverted box (x1 < x0) must not outrank a real one through a negative × negative product
+    assert largest_box_index(np.array([[0, 0, 2, 2], [10, 10, 0, 0]])) == 0

@@ -58,3 +58,84 @@ def test_gaussian_is_clipped_at_the_border_and_peaks_at_one():
     assert heatmap[9, 0] == 1.0
     assert heatmap[9, 1] < 1.0 and heatmap[5, 5] == 0.0
     assert gaussian_radius(10, 10) > 0
+
+
+def test_gaussian_radius_is_cornernets_third_case_by_hand():
+    # h = w = 10, overlap 0.7: a = 2.8, b = −28, c = −30 → (−28 + √1120) / 2; the other two cases are larger
+    assert gaussian_radius(10, 10) == pytest.approx((-28 + np.sqrt(1120)) / 2, rel=1e-12)
+    # h = 5, w = 8: a = 2.8, b = −18.2, c = −12 → (−18.2 + √465.64) / 2 ≈ 1.69
+    assert gaussian_radius(5, 8) == pytest.approx((-18.2 + np.sqrt(18.2**2 + 4 * 2.8 * 12)) / 2, rel=1e-12)
+    # overlap 0.5: a = 2, b = −20, c = −50 → (−20 + √800) / 2
+    assert gaussian_radius(10, 10, min_overlap=0.5) == pytest.approx((-20 + np.sqrt(800)) / 2, rel=1e-12)
+
+
+def test_gaussian_of_radius_1_has_sigma_one_half():
+    heatmap = np.zeros((5, 5), np.float32)
+    draw_gaussian(heatmap, (2, 1), 1)  # centre x = 2, y = 1
+    expected = np.zeros((5, 5), np.float32)
+    expected[0:3, 1:4] = np.exp(-np.array([[2.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 2.0]]) / 0.5)
+    np.testing.assert_allclose(heatmap, expected, rtol=1e-6)
+
+
+def test_gaussian_keeps_the_larger_value_and_clips_at_every_border():
+    heatmap = np.full((3, 3), 0.5, np.float32)
+    draw_gaussian(heatmap, (0, 0), 1)
+    e2, e4 = np.exp(-2.0), np.exp(-4.0)
+    np.testing.assert_allclose(heatmap, [[1, 0.5, 0.5], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]], rtol=1e-6)
+    heatmap = np.zeros((3, 3), np.float32)
+    draw_gaussian(heatmap, (2, 2), 1)
+    np.testing.assert_allclose(heatmap, [[0, 0, 0], [0, e4, e2], [0, e2, 1]], rtol=1e-6)
+    heatmap = np.zeros((3, 4), np.float32)
+    draw_gaussian(heatmap, (0, 2), 1)  # bottom-left corner of a 3 × 4 map
+    np.testing.assert_allclose(heatmap, [[0, 0, 0, 0], [e2, e4, 0, 0], [1, e2, 0, 0]], rtol=1e-6)
+
+
+def test_a_centre_outside_the_map_draws_nothing():
+    for centre in [(3, 1), (1, 3), (-1, 1), (1, -1)]:
+        heatmap = np.zeros((3, 3), np.float32)
+        draw_gaussian(heatmap, centre, 1)
+        assert not heatmap.any(), centre
+
+
+def test_encode_one_box_by_hand():
+    # pixels (9, 10, 41, 27) / 4 = cells (2.25, 2.5, 10.25, 6.75): w = 8, h = 4.25, centre (6.25, 4.625)
+    targets = encode_boxes(np.array([[9.0, 10.0, 41.0, 27.0]]), (16, 16), max_objects=3)
+    np.testing.assert_allclose(targets.size, [[8.0, 4.25], [0, 0], [0, 0]])
+    np.testing.assert_allclose(targets.offset, [[0.25, 0.625], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(targets.index, [4 * 16 + 6, 0, 0])
+    np.testing.assert_array_equal(targets.mask, [1, 0, 0])
+    assert targets.heatmap.shape == (1, 16, 16) and targets.heatmap.dtype == np.float32
+    # radius int(gaussian_radius(5, 8)) = 1: the peak and its 8 neighbours
+    e2, e4 = np.exp(-2.0), np.exp(-4.0)
+    peak = [[e4, e2, e4], [e2, 1, e2], [e4, e2, e4]]
+    np.testing.assert_allclose(targets.heatmap[0, 3:6, 5:8], peak, rtol=1e-6)
+    assert targets.heatmap.sum() == pytest.approx(1 + 4 * e2 + 4 * e4, rel=1e-6)
+    # the stride is a parameter: the same cells from pixels at stride 2
+    halved = encode_boxes(np.array([[4.5, 5.0, 20.5, 13.5]]), (16, 16), max_objects=3, stride=2)
+    np.testing.assert_allclose(halved.size, targets.size)
+    np.testing.assert_array_equal(halved.index, targets.index)
+
+
+def test_boxes_are_clipped_to_the_map_and_empty_ones_skipped():
+    # a 4 × 8 cell map (16 × 32 pixels); the largest box lies right of the map, so it is skipped after
+    # clipping and the next box takes slot 0
+    boxes = np.array([[40.0, 0.0, 120.0, 16.0], [-8.0, -8.0, 40.0, 8.0]])
+    targets = encode_boxes(boxes, (4, 8), max_objects=2)
+    np.testing.assert_array_equal(targets.mask, [1, 0])
+    # clipped to x ∈ [0, 8 − 1e-3], y ∈ [0, 2]: w = 7.999, h = 2, centre (3.9995, 1)
+    np.testing.assert_allclose(targets.size[0], [8 - 1e-3, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(targets.offset[0], [4 - 5e-4 - 3, 0.0], rtol=1e-5)
+    assert targets.index[0] == 1 * 8 + 3
+    tall = encode_boxes(np.array([[0.0, 8.0, 8.0, 40.0]]), (4, 8), max_objects=1)
+    np.testing.assert_allclose(tall.size[0], [2.0, 2 - 1e-3], rtol=1e-6)  # y clipped at 4 − 1e-3
+    none = encode_boxes(np.zeros((0, 4)), (4, 8), max_objects=2)
+    assert not none.mask.any() and not none.heatmap.any()
+
+
+def test_targets_as_tensors_share_the_arrays():
+    targets = encode_boxes(np.array([[9.0, 10.0, 41.0, 27.0]]), (16, 16), max_objects=2)
+    tensors = targets.as_tensors()
+    assert set(tensors) == {"heatmap", "size", "offset", "index", "mask"}
+    for name, tensor in tensors.items():
+        np.testing.assert_array_equal(tensor.numpy(), getattr(targets, name))
+    assert tensors["index"].dtype == torch.int64 and tensors["mask"].dtype == torch.float32

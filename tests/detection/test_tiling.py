@@ -40,3 +40,45 @@ def test_letterbox_keeps_the_aspect_and_centres():
 def test_tiles_must_be_a_square_number():
     with pytest.raises(ValueError, match="square"):
         tile_images(lambda i: _face_image(1), [0], 100, 3, np.random.default_rng(0))
+
+
+def test_an_image_without_labels_has_no_faces_of_any_kind():
+    image = np.zeros((4, 6, 3), np.uint8)
+    empty = FaceImage.empty_labels(image)
+    assert empty.image is image
+    assert empty.boxes.shape == (0, 4) and empty.ages.shape == (0,) and empty.genders.shape == (0,)
+    assert empty.genders.dtype == np.int64
+
+
+def test_letterbox_of_a_wide_image_by_hand():
+    # 100 × 50 into a 40 × 40 cell at (10, 20): scale 0.4 → 40 × 20, centred 10 rows down
+    source = _face_image(200, width=100, height=50)
+    target = np.zeros((80, 80, 3), np.uint8)
+    placed = letterbox_into(target, source, 10, 20, 40, 40)
+    np.testing.assert_allclose(placed.boxes, [[10 + 8, 30 + 4, 10 + 32, 30 + 36]])
+    assert (target[30:50, 10:50] == 200).all() and target[20:30].sum() == 0 and target[50:].sum() == 0
+    # a 1-pixel-high sliver still occupies one row
+    thin = FaceImage(np.full((1, 100, 3), 9, np.uint8), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    canvas = np.zeros((10, 10, 3), np.uint8)
+    letterbox_into(canvas, thin, 0, 0, 10, 10)
+    assert (canvas[:, :, 0] == 9).sum() == 10
+
+
+def test_tiles_load_at_most_four_distinct_images_and_keep_every_label():
+    loads = []
+
+    def load(i: int) -> FaceImage:
+        loads.append(i)
+        return _face_image(10 + i)
+
+    tiled = tile_images(load, list(range(9)), 90, 9, np.random.default_rng(0), fill=7)
+    assert len(loads) == 4 and len(set(loads)) == 4  # §3.3: at most four images loaded
+    assert tiled.boxes.shape == (9, 4) and tiled.genders.tolist() == [1] * 9
+    assert set(tiled.ages.tolist()) <= {10.0 + i for i in loads} and tiled.image.dtype == np.uint8
+    one, loads[:] = tile_images(load, [3, 5], 60, 1, np.random.default_rng(1)), []
+    assert one.boxes.shape == (1, 4)
+    small = tile_images(load, [3, 5], 60, 4, np.random.default_rng(1), fill=7)
+    assert len(loads) == 2  # only two candidates: two distinct images, the other tiles repeat them
+    assert small.boxes.shape == (4, 4)
+    wide = tile_images(lambda i: _face_image(50, width=100, height=50), [0], 40, 1, np.random.default_rng(0))
+    assert wide.image[:10].max() == 0 and (wide.image[10:30] == 50).all()  # fill defaults to black

@@ -53,3 +53,77 @@ def test_a_model_without_gender_has_no_gender_accuracy():
     )
     metrics, _ = group_photo_metrics([photo])
     assert metrics["age_group_accuracy"] == 1.0 and np.isnan(metrics["gender_accuracy"])
+
+
+def test_eyes_on_the_box_edge_are_inside_and_beside_it_outside():
+    boxes = np.array([[10, 20, 30, 60]], float)
+    edges = np.array([[10, 40], [30, 40], [20, 20], [20, 60]], float)
+    for point in edges:
+        assert match_by_eyes(boxes, point[None]).tolist() == [0], point
+    for point in [[5, 40], [35, 40], [20, 15], [20, 65], [5, 15], [35, 65]]:
+        assert match_by_eyes(boxes, np.array([point], float)).tolist() == [-1], point
+    assert match_by_eyes(np.zeros((0, 4)), np.array([[1.0, 1.0]])).tolist() == [-1]
+    assert match_by_eyes(boxes, np.zeros((0, 2))).tolist() == []
+
+
+def test_the_nearest_box_centre_wins_and_each_box_serves_one_face():
+    # two boxes hold the eyes; box 1's centre (30, 30) is nearer than the tall box 0's (20, 50)
+    boxes = np.array([[0, 0, 40, 100], [20, 20, 40, 40]], float)
+    assert match_by_eyes(boxes, np.array([[28.0, 33.0]])).tolist() == [1]
+    assert match_by_eyes(boxes, np.array([[21.0, 45.0]])).tolist() == [0]
+    # a face keeps its first (nearest) box; a second face in the same single box stays unmatched
+    one = np.array([[0, 0, 10, 10]], float)
+    assert match_by_eyes(one, np.array([[5.0, 5.0], [6.0, 6.0]])).tolist() == [0, -1]
+    assert match_by_eyes(boxes[::-1], np.array([[28.0, 33.0]])).tolist() == [0]
+
+
+def _table_row(table, row):
+    return [table.loc[row, label] for label in GROUP_LABELS]
+
+
+def test_group_metrics_and_the_per_group_table_by_hand():
+    photo = GroupPhotoFaces(
+        boxes=np.array([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10], [60, 0, 70, 10]], float),
+        ages=np.array([30.0, 50.0, 5.0, 70.0]),  # groups 4, 5, 1, 6
+        male_probability=np.array([0.5, 0.2, 0.7, 0.4]),  # 0.5 counts as male
+        eye_midpoints=np.array([[5, 5], [25, 5], [45, 5], [65, 5], [200, 200]], float),
+        true_groups=np.array([4, 3, 2, 6, 4]),  # exact, two off, one off, exact, unmatched
+        true_genders=np.array([1, 0, 0, -1, 1]),  # the fourth face's gender is unknown
+    )
+    metrics, table = group_photo_metrics([photo])
+    assert metrics == pytest.approx(
+        {
+            "faces": 5,
+            "matched_faces": 4,
+            "age_group_accuracy": 2 / 5,
+            "one_off_accuracy": 3 / 5,
+            "gender_accuracy": 2 / 4,  # right on faces 0 and 1, wrong on 2 and on the unmatched one
+        }
+    )
+    nan = float("nan")
+    assert list(table.index) == ["faces", "age", "1-off", "gender"]
+    assert _table_row(table, "faces") == [0, 0, 1, 1, 2, 0, 1]
+    np.testing.assert_array_equal(_table_row(table, "age"), [nan, nan, 0, 0, 50, nan, 100])
+    np.testing.assert_array_equal(_table_row(table, "1-off"), [nan, nan, 100, 0, 50, nan, 100])
+    np.testing.assert_array_equal(_table_row(table, "gender"), [nan, nan, 0, 100, 50, nan, nan])
+
+
+def test_a_model_that_calls_everyone_female_still_has_a_gender_accuracy():
+    photo = GroupPhotoFaces(
+        np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float),
+        np.array([30.0, 31.0]),
+        np.array([0.1, 0.2]),
+        np.array([[5, 5], [25, 5]], float),
+        np.array([4, 4]),
+        np.array([0, 1]),
+    )
+    metrics, table = group_photo_metrics([photo])
+    assert metrics["gender_accuracy"] == 0.5 and table.loc["gender", "20-36"] == 50.0
+
+
+def test_no_photos_give_no_faces_and_undefined_accuracies():
+    metrics, table = group_photo_metrics([])
+    assert metrics["faces"] == 0 and metrics["matched_faces"] == 0
+    for key in ("age_group_accuracy", "one_off_accuracy", "gender_accuracy"):
+        assert np.isnan(metrics[key]), key
+    assert (table.loc["faces"] == 0).all() and table.drop("faces").isna().all().all()

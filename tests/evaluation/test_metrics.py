@@ -21,3 +21,17 @@ def test_helpers():
     assert cumulative_score(np.array([1.0]), np.array([1.0]), 0) == 1.0
     assert median_baseline_mae(np.array([1, 2, 3]), np.array([2, 2])) == 0.0
     assert decade(np.array([0, 9.9, 10, 85])).tolist() == ["00-09", "00-09", "10-19", "80-89"]
+
+
+def test_report_counts_faces_and_divides_by_the_baseline():
+    from agelab.evaluation.metrics import mae_by, mean_absolute_error
+
+    true, predicted = np.array([10, 20, 30, 40]), np.array([13, 20, 30, 40])  # integer arrays
+    report = age_report(predicted, true, train_ages=np.array([20, 20, 30]))
+    assert report["count"] == 4 and report["mae"] == 0.75
+    assert report["median_baseline_mae"] == (10 + 0 + 10 + 20) / 4
+    assert report["mae_vs_baseline"] == pytest.approx(0.75 / 10)
+    assert mean_absolute_error([1], [2.5]) == 1.5 and cumulative_score([1], [2.5], 1.5) == 1.0
+    by = mae_by(np.array([1.0, 5.0, 2.0]), np.array([0.0, 0.0, 0.0]), np.array(["b", "a", "b"]))
+    assert list(by) == ["a", "b"] and by == {"a": {"mae": 5.0, "count": 1}, "b": {"mae": 1.5, "count": 2}}
+    assert decade(np.array([9, 10, 99])).tolist() == ["00-09", "10-19", "90-99"]

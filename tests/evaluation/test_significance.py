@@ -92,3 +92,165 @@ def test_p_values_are_written_as_the_paper_writes_them():
     assert format_p_value(2.70e-5) == "2.70e-5"
     assert format_p_value(0.0312) == "0.031"
     assert format_p_value(float("nan")) == "n/a"
+
+
+def _nan_equal(result: dict, expected: dict) -> None:
+    assert set(result) == set(expected)
+    for key, value in expected.items():
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(result[key]), key
+        elif isinstance(value, float):
+            assert result[key] == pytest.approx(value, rel=1e-9), key
+        else:
+            assert result[key] == value, key
+
+
+def test_paired_comparison_in_full_by_hand():
+    a = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    b = np.array([2.0, 2.0, 5.0, 4.0, 8.0, 10.0])
+    d = b - a  # 1, 0, 2, 0, 3, 4: mean 5/3
+    mean = d.mean()
+    sd = math.sqrt(((d - mean) ** 2).sum() / 5)
+    t = mean / (sd / math.sqrt(6))
+    from scipy import stats
+
+    shapiro = stats.shapiro(d).pvalue
+    _nan_equal(
+        compare_paired(a, b).to_dict(),
+        {
+            "test": "paired t",
+            "statistic": t,
+            "p_value": 2 * stats.t.sf(t, 5),
+            "mean_difference": 10 / 6,
+            "n_a": 6,
+            "n_b": 6,
+            "normality": "normal" if shapiro >= 0.05 else "rejected",
+            "normality_p_a": shapiro,
+            "normality_p_b": shapiro,
+            "alternative_test": "Wilcoxon signed-rank",
+            "alternative_p_value": stats.wilcoxon(d).pvalue,
+        },
+    )
+
+
+def test_paired_comparison_drops_pairs_with_a_missing_error_and_takes_two_pairs():
+    a = np.array([1.0, np.nan, 3.0, 5.0])
+    b = np.array([2.0, 4.0, np.inf, 7.0])
+    result = compare_paired(a, b)
+    assert (result.n_a, result.n_b) == (2, 2)
+    assert result.mean_difference == pytest.approx(1.5)
+    assert result.normality == "untested" and math.isnan(result.normality_p_a)
+    # differences 1 and 2: sd √0.5, t = 1.5 / (√0.5 / √2) = 3
+    assert result.statistic == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="at least 2 paired"):
+        compare_paired(np.array([1.0, np.nan]), np.array([2.0, 3.0]))
+
+
+def test_paired_constant_differences_are_decided_without_a_test():
+    worse = compare_paired(np.array([1.0, 2.0, 3.0]), np.array([3.0, 4.0, 5.0])).to_dict()
+    _nan_equal(
+        worse,
+        {
+            "test": "paired t",
+            "statistic": math.inf,
+            "p_value": 0.0,
+            "mean_difference": 2.0,
+            "n_a": 3,
+            "n_b": 3,
+            "normality": "untested",
+            "normality_p_a": math.nan,
+            "normality_p_b": math.nan,
+            "alternative_test": "Wilcoxon signed-rank",
+            "alternative_p_value": 0.0,
+        },
+    )
+    better = compare_paired(np.array([3.0, 4.0, 5.0]), np.array([1.0, 2.0, 3.0]))
+    assert better.statistic == -math.inf and better.p_value == 0.0
+    same = compare_paired(np.array([3.0, 4.0]), np.array([3.0, 4.0]))
+    assert (same.statistic, same.p_value, same.alternative_p_value) == (0.0, 1.0, 1.0)
+
+
+def test_run_comparison_in_full_when_both_samples_look_normal():
+    from scipy import stats
+
+    a = np.array([5.0, 5.2, 5.1, 4.9, 5.05])
+    b = np.array([4.6, 4.8, 4.75, 4.5, 4.7])
+    welch = stats.ttest_ind(b, a, equal_var=False)
+    _nan_equal(
+        compare_runs(a, b).to_dict(),
+        {
+            "test": "Welch t",
+            "statistic": float(welch.statistic),
+            "p_value": float(welch.pvalue),
+            "mean_difference": float(b.mean() - a.mean()),
+            "n_a": 5,
+            "n_b": 5,
+            "normality": "normal",
+            "normality_p_a": stats.shapiro(a).pvalue,
+            "normality_p_b": stats.shapiro(b).pvalue,
+            "alternative_test": "Mann-Whitney U",
+            "alternative_p_value": stats.mannwhitneyu(b, a, alternative="two-sided").pvalue,
+        },
+    )
+
+
+def test_run_comparison_in_full_when_normality_is_rejected():
+    from scipy import stats
+
+    a = np.array([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 9.0])
+    b = np.array([6.0, 6.1, 6.2, 6.3, 6.4, 6.5, 6.6, 6.7])
+    result = compare_runs(a, b).to_dict()
+    mann_whitney = stats.mannwhitneyu(b, a, alternative="two-sided")
+    assert result["statistic"] == float(mann_whitney.statistic) == 56.0  # 8 × 7 fives beaten
+    assert result["p_value"] == pytest.approx(mann_whitney.pvalue)
+    assert result["alternative_p_value"] == pytest.approx(stats.ttest_ind(b, a, equal_var=False).pvalue)
+    assert (result["n_a"], result["n_b"]) == (8, 8)
+    assert result["mean_difference"] == pytest.approx(6.35 - 5.5)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_one_constant_sample_is_untested_but_still_compared():
+    from scipy import stats
+
+    a, b = np.array([5.0, 5.0, 5.0, 5.0]), np.array([5.5, 6.0, 6.2, 7.0])
+    result = compare_runs(a, b)
+    assert result.normality == "untested"  # b is tested, a (no spread) is not
+    assert result.p_value == pytest.approx(stats.ttest_ind(b, a, equal_var=False).pvalue)
+    assert 0 < result.p_value < 1
+    identical = compare_runs(a, a.copy())
+    assert identical.statistic == 0.0 and identical.p_value == 1.0
+
+
+def test_shapiro_wilk_is_defined_from_three_values_with_any_spread():
+    from scipy import stats
+
+    three = shapiro_wilk(np.array([0.0, 0.5, 1.0, np.nan]))
+    assert three.n == 3 and three.tested
+    assert (three.statistic, three.p_value) == pytest.approx(tuple(stats.shapiro([0.0, 0.5, 1.0])))
+    constant = shapiro_wilk(np.ones(4))
+    assert constant.n == 4 and not constant.tested and math.isnan(constant.statistic)
+    assert not shapiro_wilk(np.array([1.0, 2.0])).tested
+
+
+def test_shapiro_wilk_subsamples_large_samples_deterministically():
+    from scipy import stats
+
+    x = np.random.default_rng(5).standard_normal(5001) ** 3
+    result = shapiro_wilk(x)
+    subsample = np.random.default_rng(0).choice(x, 5000, replace=False)
+    assert result.n == 5000
+    assert result.p_value == pytest.approx(stats.shapiro(subsample).pvalue, rel=1e-9)
+
+
+def test_normality_is_rejected_strictly_below_alpha():
+    from agelab.evaluation.significance import Normality
+
+    assert not Normality(10, 0.9, 0.05).rejected(0.05)
+    assert Normality(10, 0.9, 0.0499).rejected(0.05)
+    assert not Normality(2, math.nan, math.nan).rejected(0.05)
+
+
+def test_p_values_at_the_format_boundaries():
+    assert format_p_value(1e-3) == "0.001"
+    assert format_p_value(0.0) == "0"
+    assert format_p_value(math.nan) == "n/a"

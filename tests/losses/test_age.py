@@ -36,3 +36,21 @@ def test_out_of_range_labels_use_end_classes():
     logits = torch.zeros(2, 81)
     loss = age_distance_loss(logits, torch.tensor([95.0, -3.0]), 0)
     assert torch.isfinite(loss)
+
+
+def test_out_of_range_labels_take_the_end_classes_exactly_and_lambda_defaults_to_0_2():
+    # three classes 20, 21, 22; two faces in one batch, each its own softmax over the classes
+    logits = torch.tensor([[0.0, 1.0, 2.0], [2.0, 0.0, -1.0]])
+    ages = torch.tensor([95.0, -3.0])  # beyond the oldest class and below the youngest
+    loss = age_distance_loss(logits, ages, 20)
+    expected = 0.0
+    for row, age, end in [(logits[0], 95.0, 2), (logits[1], -3.0, 0)]:
+        probs = row.softmax(-1)
+        distance = sum(probs[i].item() * abs(20 + i - age) for i in range(3))
+        expected += (-math.log(probs[end].item()) + 0.2 * distance) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_expectation_is_per_face_over_the_class_axis():
+    logits = torch.tensor([[0.0, 0.0, -1e4], [-1e4, 0.0, 0.0]])  # 10.5 and 11.5 over classes 10, 11, 12
+    assert expected_age(logits, 10).tolist() == pytest.approx([10.5, 11.5])

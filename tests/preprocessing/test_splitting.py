@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from agelab.preprocessing.splitting import SplitConfig, split_faces
+from agelab.preprocessing.splitting import SplitConfig, _stratified_take, histogram_distance, split_faces
 
 
 def test_test_split_follows_every_age_label():
@@ -23,3 +23,53 @@ def test_five_age_groups_at_quintiles():
     assert sorted(counts.index) == [0, 1, 2, 3, 4]
     assert counts.min() >= 195
     assert np.allclose(report["age_group_bounds"], [20, 40, 60, 80], atol=0.2)
+
+
+def test_histogram_distance_by_hand():
+    # disjoint ages: total variation 1, while the ECDFs differ by at most 1/2
+    assert histogram_distance(np.array([20, 22]), np.array([21, 23])) == {
+        "total_variation": 1.0,
+        "ks_statistic": 0.5,
+    }
+    # the oldest age has a bin of its own: [20, 21] against [21, 21] differ by 1/2
+    assert histogram_distance(np.array([20, 21]), np.array([21, 21]))["total_variation"] == 0.5
+    assert histogram_distance(np.array([30]), np.array([30, 31]))["total_variation"] == 0.5
+    for a, b in [(np.array([], int), np.array([1])), (np.array([1]), np.array([], int))]:
+        distance = histogram_distance(a, b)
+        assert np.isnan(distance["total_variation"]) and np.isnan(distance["ks_statistic"])
+
+
+def test_stratified_take_gives_the_spare_place_to_the_largest_remainder():
+    # 5 × age 20 and 2 × age 21 at 30 %: quotas 1.5 and 0.6, round(2.1) = 2 in all → one of each
+    labels = np.array([20] * 5 + [21] * 2)
+    for seed in range(5):
+        mask = _stratified_take(labels, 0.3, np.random.default_rng(seed))
+        assert mask.sum() == 2 and (labels[mask] == 21).sum() == 1
+    # one spare place exactly (short = 1): 3 × 1 at 50 % → round(1.5) = 2
+    mask = _stratified_take(np.array([1, 2, 3]), 0.5, np.random.default_rng(0))
+    assert mask.sum() == 2
+
+
+def test_split_report_describes_the_returned_frame():
+    ages = np.repeat(np.arange(20.0, 30.0), 10) + 0.5
+    faces = pd.DataFrame({"age": ages, "name": [f"f{i}" for i in range(len(ages))]}, index=np.arange(100) + 7)
+    frame, report = split_faces(faces, SplitConfig(test_fraction=0.2, val_fraction=0.25, seed=3))
+    assert list(frame.columns) == ["age", "name", "split", "age_group"]
+    assert list(frame.index) == list(range(100))
+    assert report["counts"] == {"train": 60, "test": 20, "val": 20}
+    labels = np.floor(frame["age"].to_numpy()).astype(int)
+    train = labels[frame["split"] == "train"]
+    for name, part in [("test_vs_train", "test"), ("val_vs_train", "val")]:
+        assert report[name] == histogram_distance(labels[frame["split"] == part], train)
+    for part in ("train", "val", "test"):
+        assert report["mean_age"][part] == frame.loc[frame["split"] == part, "age"].mean()
+    assert report["age_group_counts"] == {k: 20 for k in range(5)}
+    again, _ = split_faces(faces, SplitConfig(test_fraction=0.2, val_fraction=0.25, seed=3))
+    assert again["split"].tolist() == frame["split"].tolist()
+    other, _ = split_faces(faces, SplitConfig(test_fraction=0.2, val_fraction=0.25, seed=4))
+    assert other["split"].tolist() != frame["split"].tolist()
+
+
+def test_an_empty_frame_splits_into_nothing():
+    frame, report = split_faces(pd.DataFrame({"age": np.zeros(0)}), SplitConfig())
+    assert len(frame) == 0 and report["age_group_bounds"] == [] and report["age_group_counts"] == {}
