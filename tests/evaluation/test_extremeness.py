@@ -53,3 +53,42 @@ def test_group_differences_recover_an_improvement_that_grows_with_extremeness():
     np.testing.assert_allclose(
         table["mae_difference"], table["mae_model"] - table["mae_reference"], atol=1e-12
     )
+
+
+def test_equal_groups_by_hand_with_ties_kept_in_position_order():
+    metric = np.array([0.9, 0.1, 0.5, 0.1, 0.7, 0.3, 0.1])
+    # ranks 6 0 4 1 5 3 2 -> (rank · 3) // 7
+    assert equal_groups(metric, 3).tolist() == [2, 0, 1, 0, 2, 1, 0]
+    assert equal_groups(metric, 1).tolist() == [0] * 7
+    assert equal_groups(np.arange(4.0), 4).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="at least 1"):
+        equal_groups(metric, 0)
+    with pytest.raises(ValueError, match="non-finite"):
+        equal_groups(np.array([1.0, np.inf]), 1)
+
+
+def test_group_differences_table_by_hand():
+    from agelab.evaluation.significance import compare_paired
+
+    metric = [0.4, 0.1, 0.3, 0.2]  # groups: {0.1, 0.2} and {0.3, 0.4}
+    reference = [8.0, 1.0, 6.0, 3.0]
+    model = [4.0, 2.0, 5.0, 1.0]
+    table = group_differences(metric, reference, model, 2)
+    assert table["group"].tolist() == [1, 2]
+    assert table["images"].tolist() == [2, 2]
+    np.testing.assert_allclose(table["metric_min"], [0.1, 0.3])
+    np.testing.assert_allclose(table["metric_max"], [0.2, 0.4])
+    np.testing.assert_allclose(table["metric_mean"], [0.15, 0.35])
+    np.testing.assert_allclose(table["mae_reference"], [2.0, 7.0])
+    np.testing.assert_allclose(table["mae_model"], [1.5, 4.5])
+    np.testing.assert_allclose(table["mae_difference"], [-0.5, -2.5])
+    expected_p = compare_paired([1.0, 3.0], [2.0, 1.0]).p_value
+    assert table["p_value"].iloc[0] == pytest.approx(expected_p)
+    assert table["p_value"].iloc[1] == pytest.approx(compare_paired([6.0, 8.0], [5.0, 4.0]).p_value)
+    assert table["p_value"].iloc[0] != pytest.approx(table["p_value"].iloc[1])
+
+
+def test_extremeness_of_integer_input_and_of_negative_angles():
+    np.testing.assert_allclose(pose_extremeness(np.array([[0, -2, 1]])), [2.0])
+    np.testing.assert_allclose(expression_extremeness(np.array([[3, 4]])), [5.0])
+    np.testing.assert_allclose(pose_extremeness(np.array([[-0.5, 0.2, -0.1]])), [0.5])

@@ -93,3 +93,110 @@ def test_fit_loss_has_correct_gradients():
 
     z = z0.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(loss, (z,), eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def _formation(pixels, colours, visible, landmarks=None):
+    from agelab.morphable.image_formation import Formation
+
+    pixels = torch.as_tensor(pixels, dtype=torch.float32)
+    return Formation(
+        points_camera=torch.zeros(*pixels.shape[:2], 3),
+        pixels=pixels,
+        colours=torch.as_tensor(colours, dtype=torch.float32),
+        visible=torch.as_tensor(visible),
+        landmarks=torch.zeros(pixels.shape[0], 68, 2) if landmarks is None else landmarks,
+    )
+
+
+def test_photometric_loss_is_eq7_the_mean_colour_distance_over_visible_vertices_inside_the_image():
+    image = torch.zeros(2, 3, 4, 4)
+    image[:, 0] = 1.0  # red everywhere
+    formation = _formation(
+        [[[1.0, 1.0], [2.0, 3.0], [1.0, 1.0], [5.0, 1.0]], [[1.0, 1.0], [1.0, 1.0], [3.0, 2.0], [1.0, -0.5]]],
+        [
+            [[1.0, 3.0, 4.0], [0.0, 0.0, 0.0], [7.0, 7.0, 7.0], [9.0, 9.0, 9.0]],
+            [[1.0, 0.0, 0.0], [1.0, 6.0, 8.0], [1.0, 0.0, 0.0], [9.0, 9.0, 9.0]],
+        ],
+        # image 0: vertex 2 faces away, vertex 3 lies right of the image; image 1: vertex 3 lies above it
+        [[True, True, False, True], [True, True, True, True]],
+    )
+    # image 0: |(0,3,4)| = 5 and |(−1,0,0)| = 1 -> 3; image 1: 0, 10 and 0 -> 10/3
+    expected = (3.0 + 10.0 / 3.0) / 2
+    assert float(photometric_loss(image, formation)) == pytest.approx(expected, abs=1e-3)
+    assert float(photometric_loss(image, formation, eps=0.0)) == pytest.approx(expected, abs=1e-6)
+    nothing_visible = _formation([[[1.0, 1.0]]], [[[0.0, 0.0, 0.0]]], [[False]])
+    assert float(photometric_loss(image[:1], nothing_visible)) == 0.0  # no division by an empty 𝒱
+
+
+def test_inside_image_includes_the_borders_and_sampling_outside_takes_the_border_colour():
+    from agelab.losses.reconstruction import inside_image
+
+    pixels = torch.tensor([[[0.0, 0.0], [4.0, 3.0], [-0.01, 1.0], [1.0, 3.01], [4.01, 1.0], [1.0, -0.01]]])
+    assert inside_image(pixels, 3, 4).tolist() == [[True, True, False, False, False, False]]
+    image = torch.arange(12.0).view(1, 1, 3, 4)
+    far = torch.tensor([[[-10.0, 0.5], [20.0, 2.5]]])
+    torch.testing.assert_close(sample_image(image, far)[0, :, 0], torch.tensor([0.0, 11.0]))
+
+
+def test_tikhonov_is_a_batch_mean_and_weighs_reflectance_by_its_own_lambda():
+    params = neutral_params(2)
+    params.beta[0] = 1.0  # 80 · 1 in face 0, nothing in face 1
+    params.alpha[1, :4] = 2.0  # 4 · 4 in face 1
+    weights = FitWeights(identity=0.5, reflectance=0.25, expression=3.0)
+    assert float(tikhonov_loss(params, weights)) == pytest.approx((0.25 * 80 + 0.5 * 16) / 2)
+
+
+def test_fit_loss_total_is_eq6():
+    image = torch.zeros(1, 3, 4, 4)
+    landmarks = torch.zeros(1, 68, 2)
+    projected = torch.zeros(1, 68, 2)
+    projected[0, LANDMARKS_48[0]] = torch.tensor([3.0, 4.0])  # landmark term 25
+    formation = _formation([[[1.0, 1.0]]], [[[0.0, 0.6, 0.8]]], [[True]], projected)  # photometric term 1
+    params = neutral_params(1)
+    params.delta[0, 0] = 2.0  # regularisation λ_δ · 4
+    weights = FitWeights(landmark=0.1, photometric=3.0, identity=1.0, reflectance=1.0, expression=0.5)
+    terms = fit_loss(image, landmarks, params, formation, weights)
+    assert float(terms["landmark"]) == pytest.approx(25.0)
+    assert float(terms["photometric"]) == pytest.approx(1.0, abs=1e-4)
+    assert float(terms["regularisation"]) == pytest.approx(2.0)
+    assert float(terms["total"]) == pytest.approx(0.1 * 25 + 3.0 * 1.0 + 2.0, abs=1e-3)
+    left_out = fit_loss(image, landmarks, params, formation, weights, torch.tensor([0.0]))
+    assert float(left_out["landmark"]) == 0.0
+
+
+def test_fit_objective_keeps_batch_weighted_running_means_and_its_rigid_stage_holds_the_mean_shape():
+    from agelab.losses.reconstruction import FitObjective
+
+    pm, camera, params, landmarks = _scene()
+    objective = FitObjective(pm.model, camera, FitWeights())
+    z = params.to_vector().clone()
+    z[:, :80] = 0.5  # identity
+    z[:, 80 + 64 : 80 + 64 + 80] = 0.5  # reflectance
+    z[:, 80 : 80 + 64] = 0.5  # expression
+    image = torch.full((1, 3, 64, 64), 0.5)
+    one = objective(z, {"image": image, "landmarks": landmarks})
+    three = objective(
+        z.expand(3, -1), {"image": image.expand(3, -1, -1, -1), "landmarks": landmarks.expand(3, -1, -1)}
+    )
+    torch.testing.assert_close(one, three)
+    means = objective.take_running_means()
+    assert set(means) == {"total", "landmark", "photometric", "regularisation"}
+    assert means["total"] == pytest.approx(float(one), rel=1e-5)  # 1·L + 3·L over 4 faces
+    assert objective.take_running_means() == {}  # reset
+
+    p = MorphableParams.from_vector(z)
+    torch.testing.assert_close(objective.project_landmarks(z), form_image(pm.model, p, camera).landmarks)
+    regularisation = objective(z, {"image": image, "landmarks": landmarks})
+    objective.rigid = True
+    rigid_terms_z = objective(z, {"image": image, "landmarks": landmarks})
+    means = objective.take_running_means()
+    assert float(rigid_terms_z) != float(regularisation)
+    rigid = MorphableParams.from_vector(z)
+    rigid.alpha = rigid.alpha * 0
+    rigid.delta = rigid.delta * 0
+    torch.testing.assert_close(objective.project_landmarks(z), form_image(pm.model, rigid, camera).landmarks)
+    expected = fit_loss(image, landmarks, rigid, form_image(pm.model, rigid, camera), FitWeights())
+    assert float(rigid_terms_z) == pytest.approx(float(expected["total"]), rel=1e-5)
+    assert means["regularisation"] == pytest.approx(
+        (float(tikhonov_loss(p, FitWeights())) + 0.002 * 80 * 0.25) / 2, rel=1e-4
+    )

@@ -30,3 +30,62 @@ def test_pretrained_weights_from_a_file_the_user_holds(tmp_path):
     assert torch.equal(model.backbone.features[0].weight, reference.features[0].weight)
     with pytest.raises(FileNotFoundError, match="no file"):
         appearance_subnet(pretrained_weights=str(tmp_path / "missing.pth"))
+
+
+def test_age_std_is_the_spread_of_the_softmax_distribution_over_the_ages():
+    from agelab.models.alexnet import age_std
+
+    logits = torch.log(torch.tensor([[0.25, 0.5, 0.25], [1.0, 1e-12, 1e-12]]))
+    # ages 10, 11, 12: variance 0.25·1 + 0.25·1 = 0.5; a one-hot distribution has no spread
+    torch.testing.assert_close(age_std(logits, 10), torch.tensor([0.5**0.5, 0.0]), atol=1e-5, rtol=0)
+    skewed = torch.log(torch.tensor([[0.5, 0.0, 0.5]]).clamp_min(1e-30))
+    torch.testing.assert_close(age_std(skewed, 3), torch.tensor([1.0]))  # ages 3 and 5, mean 4
+
+
+def test_predict_is_eq10_over_the_subnets_own_age_range():
+    model = appearance_subnet(10, 12).eval()
+    with torch.no_grad():
+        model.age_head.weight.zero_()
+        model.age_head.bias.copy_(torch.log(torch.tensor([0.5, 0.25, 0.25])))
+    age, std = model.predict(torch.rand(2, 3, 112, 112))
+    torch.testing.assert_close(age, torch.full((2,), 10.75))  # 0.5·10 + 0.25·11 + 0.25·12
+    torch.testing.assert_close(
+        std, torch.full((2,), (0.5 * 0.75**2 + 0.25 * 0.25**2 + 0.25 * 1.25**2) ** 0.5)
+    )
+
+
+def test_dropout_rates_reach_fc6_fc7_and_the_age_head_and_an_empty_age_range_is_refused():
+    model = appearance_subnet(0, 80, dropout=0.3, head_dropout=0.2)
+    dropouts = [m.p for m in model.backbone.classifier if isinstance(m, torch.nn.Dropout)]
+    assert dropouts == [0.3, 0.3]
+    assert model.head_dropout.p == 0.2
+    assert isinstance(model.backbone.classifier[-1], torch.nn.ReLU)  # ends in fc7's ReLU, fc8 is gone
+    assert [m.p for m in AlexNetBackbone().classifier if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+    assert appearance_subnet().head_dropout.p == 0.0
+    assert (model.min_age, model.max_age, model.age_head.out_features) == (0, 80, 81)
+    assert appearance_subnet(5, 6).age_head.out_features == 2
+    with pytest.raises(ValueError, match="must exceed"):
+        appearance_subnet(20, 20)
+
+
+def test_loading_weights_drops_fc8_and_refuses_a_state_dict_of_another_network(tmp_path):
+    from agelab.models.alexnet import load_alexnet_weights
+
+    source = AlexNetBackbone()
+    state = dict(source.state_dict())
+    state["classifier.6.weight"] = torch.zeros(1000, 4096)  # torchvision's fc8, which the backbone drops
+    state["classifier.6.bias"] = torch.zeros(1000)
+    path = tmp_path / "alexnet.pth"
+    torch.save(state, path)
+    target = AlexNetBackbone()
+    load_alexnet_weights(target, path)
+    for name, value in source.state_dict().items():
+        assert torch.equal(target.state_dict()[name], value), name
+
+    del state["features.0.weight"]
+    torch.save(state, path)  # one file at a time: each is 0.23 GB
+    with pytest.raises(ValueError, match=r"missing.*features\.0\.weight"):
+        load_alexnet_weights(AlexNetBackbone(), path)
+    torch.save({**source.state_dict(), "extra.weight": torch.zeros(1)}, path)
+    with pytest.raises(ValueError, match=r"unexpected.*extra\.weight"):
+        load_alexnet_weights(AlexNetBackbone(), path)

@@ -125,3 +125,118 @@ def test_model_choice_falls_back_to_the_builtin_model_and_says_where_bfm_goes(tm
         bfm2017_path=str(tmp_path / "bfm.h5"), landmarks_path=str(write_landmarks(tmp_path / "lm.txt"))
     )
     assert load_morphable_model(config).name == "bfm2017"
+
+
+def _rewrite(path, key, value):
+    with h5py.File(path, "r+") as f:
+        del f[key]
+        f[key] = np.asarray(value)
+
+
+@pytest.mark.parametrize(
+    ("width", "unit"),
+    [(30, "mm"), (1000, "mm"), (29.9, "cm"), (3, "cm"), (3e4, "um"), (1e6, "um"), (0.03, "m"), (1, "m")],
+)
+def test_length_unit_from_the_mesh_width_at_each_boundary(width, unit):
+    from agelab.morphable.bfm2017 import infer_length_unit
+
+    mesh = np.array([[-width / 4, 1.0, 2.0], [width * 3 / 4, 0.0, 0.0], [0.0, 3.0, 9.0]])
+    assert infer_length_unit(mesh) == unit
+
+
+@pytest.mark.parametrize("width", [1001, 2.99, 1.01, 0.029, 1.1e6, 2e4])
+def test_a_width_of_no_known_unit_is_refused(width):
+    from agelab.morphable.bfm2017 import infer_length_unit
+
+    with pytest.raises(BFMFormatError, match="set length_unit"):
+        infer_length_unit(np.array([[0.0, 0, 0], [width, 0, 0]]))
+
+
+def test_a_given_length_unit_scales_lengths_and_their_spreads_but_not_colours(tmp_path):
+    _points, _ = write_bfm(tmp_path / "bfm.h5")
+    landmarks = write_landmarks(tmp_path / "lm.txt")
+    in_mm = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    in_cm = load_bfm2017(tmp_path / "bfm.h5", landmarks, length_unit="cm")
+    torch.testing.assert_close(in_cm.mean_shape, in_mm.mean_shape * 10)
+    torch.testing.assert_close(in_cm.identity_std, in_mm.identity_std * 10)
+    torch.testing.assert_close(in_cm.expression_std, in_mm.expression_std * 10)
+    torch.testing.assert_close(in_cm.reflectance_std, in_mm.reflectance_std)
+    torch.testing.assert_close(in_cm.mean_reflectance, in_mm.mean_reflectance)
+    np.testing.assert_allclose(in_mm.expression_std[:2].numpy(), [2.0, np.sqrt(4.0 - 3.9 / 69)], rtol=1e-6)
+    np.testing.assert_allclose(in_mm.reflectance_std[:2].numpy(), [2.0, np.sqrt(4.0 - 3.9 / 84)], rtol=1e-6)
+    with pytest.raises(BFMFormatError, match="length_unit 'inch'"):
+        load_bfm2017(tmp_path / "bfm.h5", landmarks, length_unit="inch")
+
+
+def test_colours_on_0_255_scale_their_spread_too_and_1_5_still_counts_as_0_1(tmp_path):
+    points, _ = write_bfm(tmp_path / "bfm.h5", colour_scale=255.0)
+    landmarks = write_landmarks(tmp_path / "lm.txt")
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    np.testing.assert_allclose(model.reflectance_std[:1].numpy(), [2.0 / 255], rtol=1e-6)
+    _rewrite(tmp_path / "bfm.h5", "color/model/mean", np.full(3 * len(points), 1.5, np.float32))
+    assert float(load_bfm2017(tmp_path / "bfm.h5", landmarks).mean_reflectance.max()) == pytest.approx(1.5)
+
+
+def test_basis_columns_are_normalised_and_the_spread_is_the_root_of_the_variance(tmp_path):
+    _points, _ = write_bfm(tmp_path / "bfm.h5")
+    landmarks = write_landmarks(tmp_path / "lm.txt")
+    with h5py.File(tmp_path / "bfm.h5", "r") as f:
+        basis = f["shape/model/pcaBasis"][()]
+    scaled = basis * np.linspace(0.5, 3.0, basis.shape[1])[None]
+    _rewrite(tmp_path / "bfm.h5", "shape/model/pcaBasis", scaled.astype(np.float32))
+    _rewrite(tmp_path / "bfm.h5", "shape/model/pcaVariance", np.linspace(9.0, 1.0, 90).astype(np.float32))
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    np.testing.assert_allclose(model.identity_basis.numpy(), basis[:, :80], atol=1e-5)
+    np.testing.assert_allclose(model.identity_std.numpy(), np.sqrt(np.linspace(9.0, 1.0, 90)[:80]), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("shape/model/pcaVariance", lambda v: np.where(np.arange(v.size) == 5, -1.0, v), "negative variance"),
+        ("color/model/pcaBasis", lambda v: np.where(np.arange(v.shape[1])[None] == 0, 0.0, v), "zero basis"),
+        ("expression/model/mean", lambda v: v[:-3], "expression/model has mean"),
+        ("shape/model/pcaBasis", lambda v: v[:-3], "shape/model has mean"),
+        ("color/model/pcaBasis", lambda v: v.reshape(-1), "color/model has mean"),
+        ("shape/model/pcaVariance", lambda v: v[:79], "has 79 components"),
+        ("shape/representer/points", lambda v: v[:2], r"points is \(2, "),
+        ("shape/representer/cells", lambda v: np.where(v == v.max(), 10**6, v), "cells is not"),
+    ],
+)
+def test_each_inconsistent_entry_is_refused_by_name(tmp_path, key, value, message):
+    write_bfm(tmp_path / "bfm.h5")
+    with h5py.File(tmp_path / "bfm.h5", "r") as f:
+        original = f[key][()]
+    _rewrite(tmp_path / "bfm.h5", key, value(original))
+    with pytest.raises(BFMFormatError, match=message):
+        load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+
+
+def test_points_and_cells_stored_row_major_read_the_same(tmp_path):
+    write_bfm(tmp_path / "bfm.h5")
+    landmarks = write_landmarks(tmp_path / "lm.txt")
+    reference = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    with h5py.File(tmp_path / "bfm.h5", "r") as f:
+        points, cells = f["shape/representer/points"][()], f["shape/representer/cells"][()]
+    _rewrite(tmp_path / "bfm.h5", "shape/representer/points", points.T)
+    _rewrite(tmp_path / "bfm.h5", "shape/representer/cells", cells.T)
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    torch.testing.assert_close(model.mean_shape, reference.mean_shape)
+    torch.testing.assert_close(model.triangles, reference.triangles)
+
+
+def test_landmark_file_comments_blank_lines_and_the_index_range(tmp_path):
+    path = tmp_path / "lm.txt"
+    path.write_text("\n".join(["# header", ""] + [f"{i}  # point {i}" for i in range(47)] + ["99", ""]))
+    indices = read_landmark_vertices(path, 100)
+    assert indices[list(LANDMARKS_48)].tolist() == [*list(range(47)), 99]
+    assert (np.delete(indices, list(LANDMARKS_48)) == -1).all()
+    path.write_text("\n".join(["100"] + ["0"] * 47))
+    with pytest.raises(BFMFormatError, match=r"\[100\]"):
+        read_landmark_vertices(path, 100)
+    path.write_text("\n".join(["-1"] + ["0"] * 47))
+    with pytest.raises(BFMFormatError, match=r"\[-1\]"):
+        read_landmark_vertices(path, 100)
+    path.write_text("\n".join(["7"] * 69))
+    with pytest.raises(BFMFormatError, match="69 vertex indices"):
+        read_landmark_vertices(path, 100)

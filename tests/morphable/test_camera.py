@@ -50,3 +50,51 @@ def test_projection_of_head_frame_points():
     assert uv[2, 1] < 50  # head +y (up) is image up
     assert cam[0, 3, 2] < cam[0, 0, 2]  # head +z (out of the face) points at the camera
     assert (uv[1, 0] - 50).item() == pytest.approx(camera.focal * 10 / 500)
+
+
+def test_camera_for_an_image_and_projection_with_an_off_centre_principal_point():
+    assert Camera.for_image(64) == Camera(focal=320.0, cx=32.0, cy=32.0)
+    assert Camera.for_image(64, focal_per_size=2.0) == Camera(focal=128.0, cx=32.0, cy=32.0)
+    uv = project(torch.tensor([[[1.0, 2.0, 4.0], [-3.0, 0.0, 2.0]]]), Camera(focal=100.0, cx=10.0, cy=20.0))
+    torch.testing.assert_close(uv, torch.tensor([[[35.0, 70.0], [-140.0, 20.0]]]))
+    behind = project(torch.tensor([[[1.0, 1.0, -5.0]]]), Camera(focal=1.0, cx=0.0, cy=0.0))
+    assert (behind > 1e5).all()  # depth clamped to a tiny positive value, never a sign flip
+
+
+def test_a_turned_head_in_camera_space_by_hand():
+    """Yaw 90° (about the head's y axis) takes head +x to head −z, which the camera sees as +z (away)."""
+    omega = torch.tensor([[0.0, math.pi / 2, 0.0]])
+    tau = torch.tensor([[1.0, 2.0, 300.0]])
+    points = torch.tensor([[[10.0, 0.0, 0.0], [0.0, 5.0, 0.0]]])
+    camera_points = to_camera_space(points, omega, tau)
+    torch.testing.assert_close(camera_points, torch.tensor([[[1.0, 2.0, 310.0], [1.0, -3.0, 300.0]]]))
+
+
+def test_rotation_angle_and_the_mean_pose():
+    from agelab.morphable.camera import mean_rotation, rotation_angle_degrees
+
+    a = torch.tensor([[0.0, 0.0, 0.3], [0.1, 0.0, 0.0]])
+    b = torch.tensor([[0.0, 0.0, 0.1], [0.1, 0.0, 0.0]])
+    torch.testing.assert_close(
+        rotation_angle_degrees(a, b), torch.tensor([math.degrees(0.2), 0.0]), atol=1e-3, rtol=0
+    )
+    torch.testing.assert_close(rotation_angle_degrees(b, a), rotation_angle_degrees(a, b))
+    turned = torch.tensor([[0.0, 0.5, 0.0]])
+    assert float(rotation_angle_degrees(turned, torch.zeros(1, 3))) == pytest.approx(
+        math.degrees(0.5), abs=1e-3
+    )
+    # rotations about one axis average to the mid angle; opposite turns cancel
+    mean = mean_rotation(torch.tensor([[0.0, 0.0, 0.2], [0.0, 0.0, 0.4]]))
+    torch.testing.assert_close(mean, torch.tensor([0.0, 0.0, 0.3]), atol=1e-6, rtol=0)
+    mean = mean_rotation(torch.tensor([[0.0, -0.4, 0.0], [0.0, 0.4, 0.0], [0.0, 0.1, 0.0]]))
+    # chordal mean about one axis: the angle of the mean (cos, sin)
+    expected = math.atan2(math.sin(0.1) / 3, (2 * math.cos(0.4) + math.cos(0.1)) / 3)
+    assert float(mean[1]) == pytest.approx(expected, abs=1e-6)
+    assert mean.dtype == torch.float32
+
+
+def test_rotation_log_of_a_tiny_and_of_a_large_rotation():
+    tiny = torch.tensor([[1e-8, -2e-8, 3e-8]], dtype=torch.float64)
+    torch.testing.assert_close(rotation_log(rotation_matrix(tiny)[0]), tiny[0], atol=1e-15, rtol=1e-6)
+    large = torch.tensor([[0.0, 2.0, 1.0]], dtype=torch.float64)
+    torch.testing.assert_close(rotation_log(rotation_matrix(large)[0]), large[0])

@@ -1,5 +1,6 @@
 import dataclasses
 
+import pytest
 import torch
 
 from agelab.colour import srgb_to_linear
@@ -26,3 +27,85 @@ def test_fitting_one_synthetic_image_recovers_its_pose():
     assert start_error > 30
     assert error < 5, f"pose error {error:.1f}°"
     assert result.history[-1]["photometric"] < result.history[150]["photometric"]
+
+
+def _turned_face(size: int = 48):
+    """A mean face turned by 18° yaw, its landmarks and an image holding each visible vertex's colour."""
+    from agelab.morphable.camera import euler_to_omega
+    from agelab.morphable.fitting import place_mean_face
+    from agelab.morphable.image_formation import form_image
+
+    model = build_procedural_model().model
+    camera = Camera.for_image(size)
+    centre = torch.tensor([size / 2, size / 2])
+    frontal = (centre + torch.linspace(-size / 3, size / 3, 68)[:, None])[None]
+    truth = neutral_params(1, ambient=0.9)
+    truth.tau = place_mean_face(model, camera, frontal)
+    truth.omega = euler_to_omega(18.0, 0.0, 0.0)[None].float()
+    formed = form_image(model, truth, camera)
+    image = torch.full((1, 3, size, size), 0.3)
+    pixels = formed.pixels[0].long().clamp(0, size - 1)
+    image[0, :, pixels[:, 1], pixels[:, 0]] = formed.colours[0].T.detach()
+    return model, camera, image, formed.landmarks.detach(), truth
+
+
+def test_fit_to_image_without_steps_returns_the_frontal_mean_face_placed_on_the_landmarks():
+    from agelab.morphable.fitting import FittingConfig, place_mean_face
+
+    model, camera, image, landmarks, _ = _turned_face()
+    result = fit_to_image(model, image, landmarks, camera, FittingConfig(rigid_steps=0, steps=0))
+    assert result.history == []
+    torch.testing.assert_close(result.params.tau, place_mean_face(model, camera, landmarks))
+    for name in ("omega", "alpha", "beta", "delta"):
+        assert torch.count_nonzero(getattr(result.params, name)) == 0
+    gamma = torch.zeros(1, 27)
+    gamma[:, [0, 9, 18]] = 0.8  # white ambient light of strength 0.8
+    torch.testing.assert_close(result.params.gamma, gamma)
+    assert not result.params.tau.requires_grad
+
+
+def test_each_stage_moves_only_its_parameters_by_its_own_adam_step_size():
+    """Adam's first step moves every coordinate with a non-zero gradient by exactly its learning rate. Stage
+    1 (rigid) moves ω and τ only, at their rates; stage 2 moves every parameter, ω and τ at half rate."""
+    from agelab.morphable.fitting import FittingConfig
+
+    model, camera, image, landmarks, _ = _turned_face()
+    config = FittingConfig(
+        rigid_steps=0, steps=0, rotation_lr=0.02, translation_lr=2.0, shape_lr=0.05, illumination_lr=0.03
+    )
+    start = fit_to_image(model, image, landmarks, camera, config).params
+
+    def moved(result, name):
+        step = (getattr(result.params, name) - getattr(start, name)).abs()
+        return step[step > 1e-9]
+
+    rigid = fit_to_image(model, image, landmarks, camera, dataclasses.replace(config, rigid_steps=1))
+    assert len(rigid.history) == 1 and set(rigid.history[0]) == {"stage", "landmark"}
+    assert rigid.history[0]["stage"] == 0
+    torch.testing.assert_close(moved(rigid, "omega"), torch.full((3,), 0.02), rtol=1e-3, atol=0)
+    torch.testing.assert_close(moved(rigid, "tau"), torch.full((3,), 2.0), rtol=1e-3, atol=0)
+    for name in ("alpha", "beta", "delta", "gamma"):
+        assert moved(rigid, name).numel() == 0, name
+
+    full = fit_to_image(model, image, landmarks, camera, dataclasses.replace(config, steps=1))
+    assert len(full.history) == 1 and full.history[0]["stage"] == 1
+    assert {"total", "photometric", "landmark"} <= set(full.history[0])
+    expected = {"omega": 0.01, "tau": 1.0, "alpha": 0.05, "beta": 0.05, "delta": 0.05, "gamma": 0.03}
+    for name, rate in expected.items():
+        step = moved(full, name)
+        assert step.numel() > 0, name
+        # coordinates whose gradient is near Adam's ε move a little less than the rate, none more
+        assert float(step.max()) == pytest.approx(rate, rel=1e-4), name
+        assert float(step.max()) <= rate * (1 + 1e-4), name
+
+
+def test_a_short_fit_turns_the_mean_face_towards_the_true_pose_and_lowers_the_loss():
+    from agelab.morphable.fitting import FittingConfig
+
+    model, camera, image, landmarks, truth = _turned_face()
+    result = fit_to_image(model, image, landmarks, camera, FittingConfig(rigid_steps=40, steps=8))
+    assert [entry["stage"] for entry in result.history] == [0] * 40 + [1] * 8
+    assert result.history[39]["landmark"] < 0.6 * result.history[0]["landmark"]
+    assert result.history[-1]["total"] < result.history[40]["total"]
+    error = float(rotation_angle_degrees(result.params.omega, truth.omega))
+    assert error < 0.5 * float(rotation_angle_degrees(neutral_params(1).omega, truth.omega))
