@@ -173,3 +173,27 @@ def test_compared_models_share_one_augmentation_policy(env):
         dataclasses.astuple(multitask_config(params["sps"]).augment),
     }
     assert len(policies) == 1 and policies.pop() == (True, True, 0.2)
+
+
+def test_a_kedro_command_prints_no_warning_a_user_cannot_act_on():
+    """Building every pipeline (what each kedro command does first) is quiet: no interrupted namespace,
+    no third-party deprecation notice."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kedro = Path(sys.executable).with_name("kedro")
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    result = subprocess.run(
+        [str(kedro), "registry", "list"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "- sps" in result.stdout
+    console = result.stdout + result.stderr
+    assert "Warning" not in console and "WARNING" not in console, console[-3000:]

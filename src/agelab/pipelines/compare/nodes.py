@@ -76,11 +76,19 @@ def variant_parameters(
     return params
 
 
-def check_runs(*run_params: dict[str, Any]) -> int:
-    """A barrier: every run's parameters were configured and checked (each by
-    :func:`variant_parameters`) before the first run trains, so a typo in the last run's settings does
-    not surface hours into the comparison. Returns the number of runs."""
-    return len(run_params)
+def check_runs(
+    compare_params: dict[str, Any], *model_params: dict[str, Any], models: tuple[str, ...], variants: tuple
+) -> dict[str, dict]:
+    """Every run's parameters (``{run name: parameters}``), each built and checked by
+    :func:`variant_parameters` before the first run trains, so a typo in the last run's settings does not
+    surface hours into the comparison. ``model_params`` are the models' parameters in ``models`` order."""
+    by_model = dict(zip(models, model_params, strict=True))
+    return {v.name: variant_parameters(by_model[v.model], compare_params, variant=v) for v in variants}
+
+
+def run_parameters_of(checked_runs: dict[str, dict], *, variant: Variant) -> dict:
+    """This run's checked parameters."""
+    return checked_runs[variant.name]
 
 
 def _recon3d_backbone_file(recon3d: ModelBundle, folder: Path) -> Path:
@@ -99,7 +107,6 @@ def train_variant(
     model_input: pd.DataFrame,
     recon3d: ModelBundle,
     checkpoints: Path,
-    checked_runs: int,
     run_params: dict[str, Any],
     compare_params: dict[str, Any],
     data_params: dict[str, Any],

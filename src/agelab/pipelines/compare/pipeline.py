@@ -50,8 +50,8 @@ def _run_pipeline(variant) -> Pipeline:
     return _namespaced(
         [
             node(
-                _bind(nodes.variant_parameters, variant=variant),
-                [f"params:{variant.model}", "params:compare"],
+                _bind(nodes.run_parameters_of, variant=variant),
+                "checked_runs",
                 "run_parameters",
                 name="configure",
             ),
@@ -61,7 +61,6 @@ def _run_pipeline(variant) -> Pipeline:
                     "model_input_faces",
                     "recon3d_model",
                     "checkpoints",
-                    "checked_runs",
                     "run_parameters",
                     "params:compare",
                     "params:data",
@@ -123,10 +122,11 @@ def _create_pipeline(config: CompareConfig, plan: Plan) -> Pipeline:
     joint = [v.name for v in plan.repeated(config.groups.model)]
     cross_models = tuple(v.name for m in config.cross_models for v in plan.repeated(m))
     cross = [_cross_pipeline(name, cross_models) for name in config.cross_evaluate]
+    models = tuple(dict.fromkeys(v.model for v in plan.variants))
     analysis = [
         node(
-            nodes.check_runs,
-            [f"{v.name}.run_parameters" for v in plan.variants],
+            _bind(nodes.check_runs, models=models, variants=tuple(plan.variants)),
+            ["params:compare", *[f"params:{m}" for m in models]],
             "checked_runs",
             name="check_runs",
         ),
