@@ -112,6 +112,7 @@ def test_landmark_file_errors(tmp_path):
 
 def test_model_choice_falls_back_to_the_builtin_model_and_says_where_bfm_goes(tmp_path, caplog):
     missing = tmp_path / "bfm2017" / "model2017-1_face12_nomouth.h5"
+    load_morphable_model.cache_clear()  # a temp path can repeat between sessions in one process (mutmut)
     with caplog.at_level(logging.WARNING):
         model = load_morphable_model(MorphableModelConfig(bfm2017_path=str(missing)))
     assert model.name == "procedural"
