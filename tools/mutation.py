@@ -17,6 +17,8 @@ been detected, and one that no selected test executes counts against the module.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import json
 import os
 import shutil
@@ -72,11 +74,116 @@ def table(counts: dict[str, Counter]) -> str:
     return "\n".join(lines)
 
 
+KINDS = (
+    (
+        "`device=` dropped or None (equivalent on the CPU the tests run on)",
+        lambda o, m: "device=" in o and ("device=" not in m or "device=None" in m),
+    ),
+    (
+        "`strict=` of zip changed (equivalent: the zipped sequences have equal lengths)",
+        lambda o, m: "strict=" in o,
+    ),
+    ("string literal changed (a log/report text, a key, or a case-insensitive name)", lambda o, m: "XX" in m),
+    (
+        "argument set to None or dropped (a dtype or an optional argument)",
+        lambda o, m: ("None" in m and "None" not in o) or ", )" in m or "(, " in m,
+    ),
+)
+
+
+def _functions(path: Path) -> dict[str, list[str]]:
+    """Source lines of every function and method of a mutmut-generated file, by name."""
+    text = path.read_text()
+    lines = text.splitlines()
+    found: dict[str, list[str]] = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found[node.name] = lines[node.lineno - 1 : node.end_lineno]
+    return found
+
+
+def survivors(mutants_dir: Path) -> list[dict[str, str]]:
+    """Every mutant that survived or that no selected test ran: module, name, the changed line before and
+    after, and a kind where the change is of a recognised equivalent sort."""
+    rows = []
+    for meta in sorted(mutants_dir.glob("src/**/*.py.meta")):
+        exit_codes = json.loads(meta.read_text())["exit_code_by_key"]
+        left = {k: _status(c) for k, c in exit_codes.items() if _status(c) in ("survived", "no tests")}
+        if not left:
+            continue
+        functions = _functions(meta.with_suffix(""))
+        module = str(meta.relative_to(mutants_dir).with_suffix("")).removeprefix("src/agelab/")
+        for key, status in sorted(
+            left.items(), key=lambda item: (item[0].rsplit("_", 1)[0], int(item[0].rsplit("_", 1)[1]))
+        ):
+            name = key.rsplit(".", 1)[1]
+            base = name.rsplit("__mutmut_", 1)[0]
+            original, mutated = functions.get(f"{base}__mutmut_orig", []), functions.get(name, [])
+            removed = [
+                line[1:].strip() for line in difflib.ndiff(original[1:], mutated[1:]) if line.startswith("- ")
+            ]
+            added = [
+                line[1:].strip() for line in difflib.ndiff(original[1:], mutated[1:]) if line.startswith("+ ")
+            ]
+            same_name = [line.replace(name, f"{base}__mutmut_orig", 1) for line in mutated[:1]]
+            if original[:1] != same_name:  # a default argument in the signature
+                removed.insert(0, original[0].strip() if original else "")
+                added.insert(0, mutated[0].strip() if mutated else "")
+            before, after = " / ".join(removed)[:160], " / ".join(added)[:160]
+            kind = next((label for label, test in KINDS if test(before, after)), "test gap or unclassified")
+            if status == "no tests":
+                kind = "no selected test runs this function"
+            rows.append(
+                {
+                    "module": module,
+                    "mutant": name.replace("ǁ", "."),
+                    "before": before,
+                    "after": after,
+                    "kind": kind,
+                }
+            )
+    return rows
+
+
+def survivors_markdown(rows: list[dict[str, str]]) -> str:
+    def cell(text: str) -> str:
+        return "`" + text.replace("`", "'").replace("|", "\\|") + "`" if text else ""
+
+    lines = [
+        "# Every surviving mutant",
+        "",
+        "Written by `python tools/mutation.py --survivors docs/mutation_survivors.md` from the last run's",
+        "results (docs/testing.md explains the kinds).",
+        "`mutmut show <module>.<mutant>` prints any one in full.",
+        "",
+        "| kind | mutants |",
+        "|---|---|",
+    ]
+    lines += [f"| {kind} | {n} |" for kind, n in Counter(r["kind"] for r in rows).most_common()]
+    for module in dict.fromkeys(r["module"] for r in rows):
+        lines += [
+            "",
+            f"## {module}",
+            "",
+            "| mutant | original line | mutated line | kind |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['mutant']} | {cell(r['before'])} | {cell(r['after'])} | {r['kind']} |"
+            for r in rows
+            if r["module"] == module
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--report-only", action="store_true", help="only print the table of the last run")
     parser.add_argument("--fresh", action="store_true", help="delete mutants/ first (no cached results)")
+    parser.add_argument(
+        "--survivors", type=Path, help="also write every surviving mutant to this Markdown file"
+    )
     parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the total score is lower")
     args = parser.parse_args(argv)
 
@@ -103,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         print("no results in mutants/: run without --report-only first", file=sys.stderr)
         return 2
     print(table(counts))
+    if args.survivors:
+        rows = survivors(ROOT / "mutants")
+        args.survivors.write_text(survivors_markdown(rows))
+        print(f"{len(rows)} surviving mutants listed in {args.survivors}")
     total: Counter = sum(counts.values(), Counter())
     return 1 if score(total) < args.fail_under else 0
 
