@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,12 @@ from PIL import Image
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# MLflow notes at import that kedro-mlflow's pipeline model has no type hints, under a warning filter of its
+# own that pytest's cannot override: import it once here with the note recorded and dropped (settings.py drops
+# it from the console)
+with warnings.catch_warnings(record=True):
+    import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: F401
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTKFACE_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "utkface" / "UTKFace"
