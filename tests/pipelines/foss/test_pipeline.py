@@ -20,8 +20,13 @@ from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
 from tests.pipelines.data.test_pipeline import make_catalog
 
 TRAIN = {"epochs": 1, "batch_size": 2, "max_batches_per_epoch": 2, "device": "cpu", "learning_rate": 1e-3}
+# enough detector training for the tiny CenterNet to find held-out faces (AP@0.5 0.41 on the 8 val scenes,
+# where the same network untrained scores 0.0; measured 2026-12-02): a wrong detector loss or decoding fails
+DETECTOR_TRAIN = {"epochs": 60, "batch_size": 4, "device": "cpu", "learning_rate": 3e-3, "lr_step_size": 100}
+STILL = {"scale": [1.0, 1.0], "shift": 0.0, "rotation": 0.0}
+STILL |= {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0}
 FOSS = {
-    "scenes": {"train_scenes": 4, "val_scenes": 2, "group_scenes": 2, "max_faces": 3, "render_size": 64},
+    "scenes": {"train_scenes": 24, "val_scenes": 8, "group_scenes": 2, "max_faces": 3, "render_size": 64},
     "workers": 1,
     "model": {
         "detector_width": 0.25,
@@ -35,8 +40,8 @@ FOSS = {
         "head_channels": 16,
         "top_k": 5,
     },
-    "data": {"canvas": 192},
-    "detector_training": TRAIN,
+    "data": {"canvas": 128, "augmentation": {**STILL, "flip": True, "blur_probability": 0.0}},
+    "detector_training": DETECTOR_TRAIN,
     # an untrained detector finds "faces" everywhere: with K = 1 each image has exactly one
     "annotation": {"score_threshold": 0.0, "k": 1},
     "training": {"train_k": 3, "engine": TRAIN},
@@ -74,7 +79,8 @@ def test_data_then_foss_then_predict(tmp_path):
     SequentialRunner().run(create_data_pipeline() + create_pipeline(), _catalog(tmp_path, FOSS))
 
     report = json.loads((tmp_path / "report.json").read_text())
-    assert 0.0 <= report["detection"]["ap"] <= 1.0 and report["detection"]["faces"] > 0
+    assert report["detection"]["faces"] > 0
+    assert report["detection"]["ap"] > 0.2, report["detection"]  # learned: untrained, the same net scores 0.0
     by_size = report["detection"]["by_size"]
     assert set(by_size) == {"large", "medium", "small"}
     assert sum(b["faces"] for b in by_size.values()) == report["detection"]["faces"]
