@@ -29,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENTS = ROOT / "tools" / "mutation_equivalent.toml"
 COLUMNS = ("killed", "timeout", "survived", "no tests")
 
 
@@ -102,9 +103,21 @@ def _functions(path: Path) -> dict[str, list[str]]:
     return found
 
 
-def survivors(mutants_dir: Path) -> list[dict[str, str]]:
+def argued_equivalent(path: Path = EQUIVALENTS) -> dict[str, dict[str, str]]:
+    """``{module: {mutant name: why it cannot change a result}}`` from ``tools/mutation_equivalent.toml``:
+    the survivors read one by one and argued equivalent (or harmless) there."""
+    import tomllib
+
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def survivors(
+    mutants_dir: Path, equivalents: dict[str, dict[str, str]] | None = None
+) -> list[dict[str, str]]:
     """Every mutant that survived or that no selected test ran: module, name, the changed line before and
-    after, and a kind where the change is of a recognised equivalent sort."""
+    after, and a kind: argued equivalent (with its reason, from ``equivalents``), a recognised equivalent
+    sort, or a test gap."""
+    equivalents = argued_equivalent() if equivalents is None else equivalents
     rows = []
     for meta in sorted(mutants_dir.glob("src/**/*.py.meta")):
         exit_codes = json.loads(meta.read_text())["exit_code_by_key"]
@@ -131,6 +144,9 @@ def survivors(mutants_dir: Path) -> list[dict[str, str]]:
                 added.insert(0, mutated[0].strip() if mutated else "")
             before, after = " / ".join(removed)[:160], " / ".join(added)[:160]
             kind = next((label for label, test in KINDS if test(before, after)), "test gap or unclassified")
+            reason = equivalents.get(module, {}).get(name.replace("ǁ", "."), "")
+            if reason:
+                kind = "argued equivalent"
             if status == "no tests":
                 kind = "no selected test runs this function"
             rows.append(
@@ -140,9 +156,19 @@ def survivors(mutants_dir: Path) -> list[dict[str, str]]:
                     "before": before,
                     "after": after,
                     "kind": kind,
+                    "reason": reason,
                 }
             )
     return rows
+
+
+def stale_equivalents(
+    rows: list[dict[str, str]], equivalents: dict[str, dict[str, str]]
+) -> list[tuple[str, str]]:
+    """The (module, mutant) pairs argued equivalent that the last run did not list as survivors: killed by a
+    newer test, or renumbered after the function changed (then their argument must be read again)."""
+    listed = {(r["module"], r["mutant"]) for r in rows}
+    return [(m, name) for m, names in equivalents.items() for name in names if (m, name) not in listed]
 
 
 def survivors_markdown(rows: list[dict[str, str]]) -> str:
@@ -160,6 +186,7 @@ def survivors_markdown(rows: list[dict[str, str]]) -> str:
         "|---|---|",
     ]
     lines += [f"| {kind} | {n} |" for kind, n in Counter(r["kind"] for r in rows).most_common()]
+    lines += ["", "An argued-equivalent mutant's reason is in `tools/mutation_equivalent.toml` and its row."]
     for module in dict.fromkeys(r["module"] for r in rows):
         lines += [
             "",
@@ -169,7 +196,9 @@ def survivors_markdown(rows: list[dict[str, str]]) -> str:
             "|---|---|---|---|",
         ]
         lines += [
-            f"| {r['mutant']} | {cell(r['before'])} | {cell(r['after'])} | {r['kind']} |"
+            f"| {r['mutant']} | {cell(r['before'])} | {cell(r['after'])} | "
+            + (f"argued equivalent: {r['reason']}" if r["reason"] else r["kind"]).replace("|", "\\|")
+            + " |"
             for r in rows
             if r["module"] == module
         ]
@@ -214,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = survivors(ROOT / "mutants")
         args.survivors.write_text(survivors_markdown(rows))
         print(f"{len(rows)} surviving mutants listed in {args.survivors}")
+        stale = stale_equivalents(rows, argued_equivalent())
+        for module, name in stale:
+            print(f"tools/mutation_equivalent.toml: {module} {name} : no longer a survivor")
     total: Counter = sum(counts.values(), Counter())
     return 1 if score(total) < args.fail_under else 0
 

@@ -1,0 +1,34 @@
+"""tools/mutation.py: the argued-equivalent list is readable, names mutated modules, and labels its rows."""
+
+import sys
+import tomllib
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT_ROOT / "tools"))
+import mutation  # noqa: E402
+
+
+def test_every_argued_equivalent_names_a_mutated_module_and_gives_a_reason():
+    equivalents = mutation.argued_equivalent()
+    assert equivalents, "tools/mutation_equivalent.toml is empty or missing"
+    mutated = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
+    for module, reasons in equivalents.items():
+        path = f"src/agelab/{module}"
+        assert any(path == p or (p.endswith("/*") and path.startswith(p[:-1])) for p in mutated), module
+        for name, reason in reasons.items():
+            assert "__mutmut_" in name and len(reason) > 10, (module, name)
+
+
+def test_an_argued_mutant_is_labelled_with_its_reason_and_a_killed_one_is_stale():
+    rows = [
+        {"module": "m.py", "mutant": "x_f__mutmut_1", "before": "a < b", "after": "a <= b",
+         "kind": "argued equivalent", "reason": "a continuous draw"},
+        {"module": "m.py", "mutant": "x_f__mutmut_2", "before": "a + b", "after": "a - b",
+         "kind": "test gap or unclassified", "reason": ""},
+    ]  # fmt: skip
+    text = mutation.survivors_markdown(rows)
+    assert "| x_f__mutmut_1 | `a < b` | `a <= b` | argued equivalent: a continuous draw |" in text
+    assert "| x_f__mutmut_2 | `a + b` | `a - b` | test gap or unclassified |" in text
+    stale = mutation.stale_equivalents(rows, {"m.py": {"x_f__mutmut_1": "r", "x_f__mutmut_9": "r"}})
+    assert stale == [("m.py", "x_f__mutmut_9")]
