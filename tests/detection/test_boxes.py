@@ -1,7 +1,13 @@
 import numpy as np
 import torch
 
-from agelab.detection.boxes import box_areas, crop_regions, largest_box_index, suppress_duplicates
+from agelab.detection.boxes import (
+    box_areas,
+    crop_regions,
+    largest_box_index,
+    match_to_truth,
+    suppress_duplicates,
+)
 
 
 def test_crop_regions_add_20_percent_above_and_10_percent_elsewhere():
@@ -28,3 +34,22 @@ def test_box_areas_by_hand_and_inverted_boxes_have_none():
     assert box_areas([1, 1, 3, 4]).tolist() == [6.0]  # one box as a flat list
     # an inverted box (x1 < x0) must not outrank a real one through a negative × negative product
     assert largest_box_index(np.array([[0, 0, 2, 2], [10, 10, 0, 0]])) == 0
+
+
+def test_match_to_truth_skips_padding_rows_and_images_without_faces():
+    predicted = torch.tensor([[[0.0, 0.0, 10.0, 10.0]], [[0.0, 0.0, 10.0, 10.0]]])
+    # image 0 has no real face (its only row is padding); image 1's padding row (row 0) overlaps the
+    # prediction perfectly but must lose to the real face in row 1: IoU(0 0 10 10, 0 0 10 8) = 80/100
+    truth = torch.tensor(
+        [[[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]], [[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 8.0]]]
+    )
+    mask = torch.tensor([[0.0, 0.0], [0.0, 1.0]])
+    index, keep = match_to_truth(predicted, truth, mask, 0.5)
+    assert index.tolist() == [[0], [1]] and keep.tolist() == [[False], [True]]
+    # the threshold is strict: IoU exactly 0.5 (50 / 100 with 0 0 10 5) is not a match, 0.8 is
+    index, keep = match_to_truth(
+        predicted[1:], torch.tensor([[[0.0, 0.0, 10.0, 5.0]]]), torch.ones(1, 1), 0.5
+    )
+    assert index.tolist() == [[0]] and keep.tolist() == [[False]]
+    _, keep = match_to_truth(predicted[1:], truth[1:], mask[1:], 0.8 - 1e-6)
+    assert keep.tolist() == [[True]]

@@ -139,3 +139,61 @@ def test_targets_as_tensors_share_the_arrays():
     for name, tensor in tensors.items():
         np.testing.assert_array_equal(tensor.numpy(), getattr(targets, name))
     assert tensors["index"].dtype == torch.int64 and tensors["mask"].dtype == torch.float32
+
+
+def test_gaussian_radius_is_always_the_third_case_in_closed_form():
+    # r3 = (b3 + √(b3² − 4·a3·c3)) / 2 with a3 = 4o, b3 = −2o·s, c3 = (o − 1)·p (s = h + w, p = h·w)
+    #    = −o·s + √(o²·s² + 4o(1 − o)·p).  As p ≤ s²/4, r3 ≤ s·(√o − o) ≤ s/4, while r1 ≥ s/2 and r2 ≥ s:
+    # the minimum is r3 for every size and overlap, and the other two cases must still be computable
+    # (real square roots) for thin, tiny and large boxes alike.
+    for h in (0.1, 0.25, 1.0, 4.0, 21.0, 31.0):
+        for w in (0.1, 0.25, 1.0, 4.0, 21.0, 31.0):
+            for o in (0.1, 0.3, 0.7, 0.9):
+                s, p = h + w, h * w
+                r3 = -o * s + np.sqrt(o * o * s * s + 4 * o * (1 - o) * p)
+                assert gaussian_radius(h, w, min_overlap=o) == pytest.approx(r3, rel=1e-9), (h, w, o)
+
+
+def test_box_order_is_by_true_area_width_times_height():
+    # cells (stride 4): P = (0, 4, 2, 8) is 2 × 4 = 8, Q = (4, 0, 10, 2) is 6 × 2 = 12 → Q first
+    targets = encode_boxes(
+        np.array([[0.0, 16.0, 8.0, 32.0], [16.0, 0.0, 40.0, 8.0]]), (16, 16), max_objects=2
+    )
+    np.testing.assert_allclose(targets.size, [[6.0, 2.0], [2.0, 4.0]])
+    # R = (0, 8, 6, 10) is 6 × 2 = 12, S = (4, 0, 6, 4) is 2 × 4 = 8 → R first
+    targets = encode_boxes(
+        np.array([[16.0, 0.0, 24.0, 16.0], [0.0, 32.0, 24.0, 40.0]]), (16, 16), max_objects=2
+    )
+    np.testing.assert_allclose(targets.size, [[6.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(targets.index, [9 * 16 + 3, 2 * 16 + 5])  # centres (3, 9) and (5, 2)
+
+
+def test_boxes_under_one_cell_are_targets_and_zero_height_ones_are_not():
+    # 2 × 2 pixels = 0.5 × 0.5 cells at (1, 1)-(1.5, 1.5): a real face, only the zero-height box is skipped
+    targets = encode_boxes(np.array([[4.0, 4.0, 6.0, 6.0], [20.0, 8.0, 40.0, 8.0]]), (8, 8), max_objects=2)
+    np.testing.assert_array_equal(targets.mask, [1, 0])
+    np.testing.assert_allclose(targets.size[0], [0.5, 0.5])
+    np.testing.assert_allclose(targets.offset[0], [0.25, 0.25])  # centre (1.25, 1.25) in cell (1, 1)
+    assert targets.index[0] == 1 * 8 + 1
+    # 0.5 × 4 cells: thinner than a cell in width, then in height
+    wide = encode_boxes(np.array([[0.0, 0.0, 16.0, 2.0]]), (8, 8), max_objects=1)
+    np.testing.assert_allclose(wide.size[0], [4.0, 0.5])
+    tall = encode_boxes(np.array([[0.0, 0.0, 2.0, 16.0]]), (8, 8), max_objects=1)
+    np.testing.assert_allclose(tall.size[0], [0.5, 4.0])
+
+
+def test_a_small_face_is_a_single_hot_cell():
+    # 2 × 2 cells (s = 4, p = 4, o = 0.7): r3 = −2.8 + √(0.49·16 + 4·0.7·0.3·4)
+    #   = −2.8 + √11.2 ≈ 0.547 → radius 0,
+    # so the face is its centre cell (3, 3) alone
+    assert gaussian_radius(2, 2) == pytest.approx(-0.7 * 4 + np.sqrt(0.49 * 16 + 4 * 0.7 * 0.3 * 4))
+    assert int(gaussian_radius(2, 2)) == 0
+    targets = encode_boxes(np.array([[8.0, 8.0, 16.0, 16.0]]), (8, 8), max_objects=1)
+    assert targets.heatmap.sum() == 1.0 and targets.heatmap[0, 3, 3] == 1.0
+
+
+def test_size_and_offset_targets_are_float32():
+    targets = encode_boxes(np.array([[9.0, 10.0, 41.0, 27.0]]), (16, 16), max_objects=2)
+    assert targets.size.dtype == np.float32 and targets.offset.dtype == np.float32
+    tensors = targets.as_tensors()
+    assert tensors["size"].dtype == torch.float32 and tensors["offset"].dtype == torch.float32

@@ -82,3 +82,49 @@ def test_tiles_load_at_most_four_distinct_images_and_keep_every_label():
     assert small.boxes.shape == (4, 4)
     wide = tile_images(lambda i: _face_image(50, width=100, height=50), [0], 40, 1, np.random.default_rng(0))
     assert wide.image[:10].max() == 0 and (wide.image[10:30] == 50).all()  # fill defaults to black
+
+
+def test_letterbox_of_a_tall_image_by_hand():
+    # 50 × 100 (w × h) into a 40 × 40 cell at (10, 20): scale min(40/50, 40/100) = 0.4 → 20 × 40, centred
+    # (40 − 20) // 2 = 10 columns right: columns 20..40, rows 20..60
+    source = _face_image(200, width=50, height=100)
+    target = np.zeros((80, 80, 3), np.uint8)
+    placed = letterbox_into(target, source, 10, 20, 40, 40)
+    assert placed.image is target
+    # box (20, 10, 80, 90) · 0.4 + (20, 20) = (28, 24, 52, 56)
+    np.testing.assert_allclose(placed.boxes, [[28.0, 24.0, 52.0, 56.0]])
+    assert (target[20:60, 20:40] == 200).all() and target[:, :20].sum() == 0 and target[:, 40:].sum() == 0
+    assert target[:20].sum() == 0 and target[60:].sum() == 0
+    # a 1-pixel-wide sliver still occupies one column
+    thin = FaceImage(np.full((100, 1, 3), 9, np.uint8), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+    canvas = np.zeros((10, 10, 3), np.uint8)
+    letterbox_into(canvas, thin, 0, 0, 10, 10)
+    assert (canvas[:, :, 0] == 9).sum() == 10 and (canvas[:, 4, 0] == 9).all()  # column (10 − 1) // 2 = 4
+
+
+def test_letterbox_resizes_bilinearly():
+    # a 2 × 1 image (0, 200) doubled to 4 × 2: bilinear sample centres (i + 0.5) / 2 − 0.5 = −0.25, 0.25,
+    # 0.75, 1.25 → 0 (edge), 0.25·200 = 50, 0.75·200 = 150, 200 (edge), on both rows
+    source = FaceImage(np.array([[[0] * 3, [200] * 3]], np.uint8), np.zeros((0, 4)), np.zeros(0), np.zeros(0))
+    target = np.zeros((2, 4, 3), np.uint8)
+    letterbox_into(target, source, 0, 0, 4, 2)
+    np.testing.assert_array_equal(target[:, :, 0], [[0, 50, 150, 200], [0, 50, 150, 200]])
+
+
+def test_each_of_the_first_tiles_shows_its_own_loaded_image_and_loads_are_distinct():
+    loads = []
+
+    def load(i: int) -> FaceImage:
+        loads.append(i)
+        return _face_image(10 + i)
+
+    tiled = tile_images(load, list(range(6)), 80, 4, np.random.default_rng(0))
+    # four tiles, four distinct images loaded: tile k shows the k-th loaded image
+    assert len(loads) == 4 and tiled.ages.tolist() == [10.0 + i for i in loads]
+    for seed in range(20):  # two candidates for four tiles: both are loaded, never one twice
+        loads[:] = []
+        tile_images(load, [3, 5], 40, 4, np.random.default_rng(seed))
+        assert sorted(loads) == [3, 5], seed
+    loads[:] = []
+    tile_images(load, list(range(9)), 40, 1, np.random.default_rng(0))
+    assert len(loads) == 1  # one tile loads one image, not max_distinct

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,50 @@ def test_no_photos_give_no_faces_and_undefined_accuracies():
     for key in ("age_group_accuracy", "one_off_accuracy", "gender_accuracy"):
         assert np.isnan(metrics[key]), key
     assert (table.loc["faces"] == 0).all() and table.drop("faces").isna().all().all()
+
+
+def test_nearest_centre_uses_the_box_midpoint():
+    # eyes at (49, 49) lie in A = (0, 0, 100, 100), centre (50, 50), distance √2, and in B = (40, 40, 50, 50),
+    # centre (45, 45), distance √32: A wins
+    square = np.array([[0, 0, 100, 100], [40, 40, 50, 50]], float)
+    assert match_by_eyes(square, np.array([[49.0, 49.0]])).tolist() == [0]
+    # eyes at (62, 100) lie in C = (0, 50, 100, 150), centre (50, 100), distance 12, and in
+    # D = (60, 90, 80, 110), centre (70, 100), distance 8: D wins
+    offset = np.array([[0, 50, 100, 150], [60, 90, 80, 110]], float)
+    assert match_by_eyes(offset, np.array([[62.0, 100.0]])).tolist() == [1]
+
+
+def test_gender_accuracy_counts_agreements_not_disagreements():
+    # three matched faces: male probabilities 0.9, 0.8, 0.1 → male, male, female; truth male, male, male
+    photo = GroupPhotoFaces(
+        np.array([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], float),
+        np.array([30.0, 30.0, 30.0]),
+        np.array([0.9, 0.8, 0.1]),
+        np.array([[5, 5], [25, 5], [45, 5]], float),
+        np.array([4, 4, 4]),
+        np.array([1, 1, 1]),
+    )
+    metrics, table = group_photo_metrics([photo])
+    assert metrics["gender_accuracy"] == pytest.approx(2 / 3)
+    assert table.loc["gender", "20-36"] == pytest.approx(200 / 3)
+
+
+def test_empty_groups_and_no_photos_are_nan_without_a_runtime_warning():
+    photo = GroupPhotoFaces(
+        np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float),
+        np.array([30.0, 50.0]),
+        np.array([0.9, np.nan]),  # the second face's detection has no gender
+        np.array([[5, 5], [25, 5]], float),
+        np.array([4, 5]),
+        np.array([1, -1]),  # and its true gender is unknown: group 37-65 has no gender to score
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a mean over no faces would warn "Mean of empty slice"
+        metrics, table = group_photo_metrics([photo])
+        empty, empty_table = group_photo_metrics([])
+    assert metrics["age_group_accuracy"] == 1.0 and metrics["gender_accuracy"] == 1.0
+    nan = float("nan")
+    np.testing.assert_array_equal(_table_row(table, "age"), [nan, nan, nan, nan, 100, 100, nan])
+    np.testing.assert_array_equal(_table_row(table, "gender"), [nan, nan, nan, nan, 100, nan, nan])
+    assert all(np.isnan(empty[key]) for key in ("age_group_accuracy", "one_off_accuracy", "gender_accuracy"))
+    assert empty_table.drop("faces").isna().all().all()

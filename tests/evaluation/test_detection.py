@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,101 @@ def test_no_faces_gives_nan_and_no_detections_gives_zero():
     assert np.isnan(average_precision([ImageDetections(TRUTH, np.ones(2), np.zeros((0, 4)))])["ap"])
     empty = average_precision([ImageDetections(np.zeros((0, 4)), np.zeros(0), TRUTH)])
     assert empty["ap"] == 0.0 and empty["recall"] == 0.0 and empty["faces"] == 2
+
+
+def test_detections_are_ranked_by_score_over_images_and_ignored_ones_are_summed():
+    inv1, inv2, far = [300, 300, 340, 340], [500, 500, 540, 540], [200, 200, 240, 240]
+    # image 1: 0.7 finds T1, 0.6 sits on an ignored box; image 2: 0.9 finds T2, 0.8 finds nothing, 0.95 sits
+    # on an ignored box. Given order TP(0.7), TP(0.9), FP(0.8); ranked 0.9 TP, 0.8 FP, 0.7 TP
+    first = ImageDetections(
+        np.array([T1, inv1], float),
+        np.array([0.7, 0.6]),
+        np.array([T1, inv1], float),
+        np.array([False, True]),
+    )
+    second = ImageDetections(
+        np.array([T2, far, inv2], float),
+        np.array([0.9, 0.8, 0.95]),
+        np.array([T2, inv2], float),
+        np.array([False, True]),
+    )
+    precision, recall, faces, ignored = precision_recall([first, second])
+    np.testing.assert_allclose(precision, [1.0, 0.5, 2 / 3])
+    np.testing.assert_allclose(recall, [0.5, 0.5, 1.0])
+    assert (faces, ignored) == (2, 2)  # one ignored detection in each image
+
+
+def test_precision_recall_and_average_precision_take_the_size_range():
+    large, medium, small = [0, 0, 40, 40], [100, 100, 120, 120], [200, 200, 210, 210]
+    small_fp, large_fp = [300, 300, 310, 310], [400, 0, 450, 50]
+    boxes = np.array([small_fp, large, medium, small, large_fp], float)
+    image = ImageDetections(
+        boxes, np.array([0.95, 0.9, 0.8, 0.7, 0.6]), np.array([large, medium, small], float)
+    )
+    # small faces (h < 16): the 10 px FP (0.95) then the 10 px face (0.7): p = 0, 1/2 at r = 0, 1 → AP 1/2
+    precision, recall, faces, ignored = precision_recall([image], size_range=SIZE_BUCKETS["small"])
+    np.testing.assert_allclose(precision, [0.0, 0.5])
+    np.testing.assert_allclose(recall, [0.0, 1.0])
+    assert (faces, ignored) == (1, 3)
+    result = average_precision([image], size_range=(0.0, 16.0))
+    assert result["ap"] == pytest.approx(0.5) and result["faces"] == 1 and result["detections"] == 2
+
+
+def test_size_buckets_are_half_open_and_keep_the_ignore_flags():
+    face, flagged = [100, 100, 120, 120], [200, 200, 220, 220]  # both 20 px high: medium
+    fp16, fp32 = [300, 300, 316, 316], [400, 400, 432, 432]  # unmatched, exactly 16 and 32 px high
+    boxes = np.array([face, fp16, fp32, flagged], float)
+    image = ImageDetections(
+        boxes, np.array([0.9, 0.8, 0.7, 0.6]), np.array([face, flagged], float), np.array([False, True])
+    )
+    medium = wider_face_evaluation([image])["by_size"]["medium"]
+    # medium = [16, 32): the flagged face stays ignored (1 face), the 16 px FP counts, the 32 px one and the
+    # detection on the flagged face are ignored → TP, FP: p = 1, 1/2 at r = 1, 1 → AP 1
+    assert medium["faces"] == 1 and medium["recall"] == 1.0 and medium["ap"] == pytest.approx(1.0)
+    assert (medium["detections"], medium["ignored_detections"]) == (2, 2)
+    large = wider_face_evaluation([image])["by_size"]["large"]
+    assert (large["faces"], large["detections"]) == (0, 1)  # the 32 px FP belongs to [32, ∞)
+
+
+def test_an_iou_of_exactly_the_threshold_is_a_match():
+    # (0, 0, 10, 5) against (0, 0, 10, 10): intersection 50, union 100 → IoU 0.5
+    image = ImageDetections(
+        np.array([[0, 0, 10, 5]], float), np.array([0.9]), np.array([[0, 0, 10, 10]], float)
+    )
+    assert average_precision([image])["recall"] == 1.0
+
+
+def test_scores_and_ignore_flags_of_any_shape_and_integer_flags_are_accepted():
+    invalid, unfound = [300, 300, 340, 340], [400, 400, 440, 440]
+    truth = np.array([T1, invalid, unfound], float)
+    boxes = np.array([invalid, T1, [301, 300, 341, 340]], float)
+    expected = {"ap": 1.0, "recall": 1.0, "faces": 1, "detections": 1, "ignored_detections": 2}  # as above
+    column = ImageDetections(
+        boxes, np.array([[0.95], [0.9], [0.85]]), truth, np.array([[False], [True], [True]])
+    )
+    assert average_precision([column]) == pytest.approx(expected)
+    flags = ImageDetections(boxes, np.array([0.95, 0.9, 0.85]), truth, np.array([0, 1, 1]))
+    assert average_precision([flags]) == pytest.approx(expected)
+
+
+def test_no_face_to_find_gives_a_nan_recall_curve_without_a_warning():
+    image = ImageDetections(np.array([T1, T2], float), np.array([0.9, 0.8]), np.zeros((0, 4)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        precision, recall, faces, _ = precision_recall([image])
+    assert faces == 0 and recall.dtype == np.float64 and np.isnan(recall).all()
+    np.testing.assert_allclose(precision, [0.0, 0.0])
+
+
+def test_equal_scores_are_ranked_in_input_order():
+    # 8 faces, each detected twice by the same box; face i's pair scores 0.9 (even i) or 0.8 (odd i).
+    # Within a pair the first detection is the TP and the second a duplicate FP, and equal scores keep
+    # their order: TP, FP, TP, FP, ... → after k detections p = ⌈k/2⌉ / k and r = ⌈k/2⌉ / 8
+    truth = np.array([[20 * i, 0, 20 * i + 10, 10] for i in range(8)], float)
+    boxes = np.repeat(truth, 2, axis=0)
+    scores = np.repeat([0.9, 0.8] * 4, 2)
+    precision, recall, faces, _ = precision_recall([ImageDetections(boxes, scores, truth)])
+    found = np.ceil(np.arange(1, 17) / 2)
+    np.testing.assert_allclose(precision, found / np.arange(1, 17))
+    np.testing.assert_allclose(recall, found / 8)
+    assert faces == 8

@@ -155,3 +155,42 @@ def test_faces_without_labels_still_reach_both_heads_with_zero_gradient():
     loss.backward()  # an age but no gender: the gender head still gets its (zero) gradient
     assert torch.equal(labelled.gender_logits.grad, torch.zeros_like(labelled.gender_logits))
     assert labelled.age_logits.grad.abs().sum() > 0
+
+
+def test_detection_loss_is_added_with_its_own_size_and_offset_weights():
+    """L = L_det + L_age + L_gen with L_det = L_reg + λ_size L_size + λ_off L_off, each λ where it belongs."""
+    weights = FossLossWeights(size=0.2, offset=0.5)  # distinct from each other and from the defaults
+    targets = _targets([[0, 0, 10, 10]], [30.0], [1])
+    targets["heatmap"] = torch.zeros(1, 1, 4, 4)
+    targets["heatmap"][0, 0, 0, 0] = 1.0  # one face centre, at cell 0
+    targets["index"] = torch.zeros(1, 4, dtype=torch.long)
+    targets["mask"] = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    targets["size"] = torch.zeros(1, 4, 2)
+    targets["size"][0, 0] = torch.tensor([3.0, 4.0])
+    targets["offset"] = torch.zeros(1, 4, 2)
+    targets["offset"][0, 0] = torch.tensor([0.5, 0.25])
+    # the one predicted box misses the face: no age or gender term, L = L_det
+    total, parts = foss_loss(_output([[60, 60, 70, 70]]), targets, weights)
+    # zero logits: p = 1/2 in all 16 cells; the peak adds −ln(1/2)·(1/2)² and each of the 15 others (target
+    # 0, weight (1 − 0)⁴ = 1) −ln(1/2)·(1/2)²: L_reg = 16 · ln 2 / 4 = 4 ln 2, over 1 face
+    heat = 4 * math.log(2)
+    size = (3 + 4) / (2 + 1e-4)  # zero predictions: L1 sum 7 over 2 unmasked values (+1e-4)
+    offset = (0.5 + 0.25) / (2 + 1e-4)
+    assert parts["heatmap"] == pytest.approx(heat, rel=1e-6)
+    assert parts["size"] == pytest.approx(size, rel=1e-6)
+    assert parts["offset"] == pytest.approx(offset, rel=1e-6)
+    assert parts["faces_with_age"] == 0
+    assert total.item() == pytest.approx(heat + 0.2 * size + 0.5 * offset, rel=1e-6)  # 3.148657
+
+
+def test_target_ages_are_clamped_to_the_range_of_the_age_logits():
+    """Ages outside 0..C−1 (C = the logits' width, here 5) are clamped to it before L_mean and L_ce."""
+    weights = FossLossWeights(mean=1.0, variance=0.5, cross_entropy=0.25, detection=False)
+    truth = [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50], [60, 60, 70, 70]]
+    targets = _targets(truth, [-3.0, 0.4, 4.0, 9.0], [])
+    age_logits = torch.zeros(1, 4, 5, requires_grad=True)  # uniform over ages 0..4: m = 2, v = 2, CE ln 5
+    _, parts = foss_loss(_output(truth, age_logits), targets, weights)
+    # clamped targets 0, 0.4, 4, 4: L_mean = (2 − y)²/2 = 2, 1.28, 2, 2 (sum 7.28); CE targets 0, 0, 4, 4
+    expected = (7.28 + 0.5 * 2 * 4 + 0.25 * math.log(5) * 4) / 4  # 2.82 + ln 5 / 4 = 3.222359
+    assert parts["faces_with_age"] == 4
+    assert parts["age"] == pytest.approx(expected, rel=1e-6)

@@ -89,3 +89,37 @@ def test_loading_weights_drops_fc8_and_refuses_a_state_dict_of_another_network(t
     torch.save({**source.state_dict(), "extra.weight": torch.zeros(1)}, path)
     with pytest.raises(ValueError, match=r"unexpected.*extra\.weight"):
         load_alexnet_weights(AlexNetBackbone(), path)
+
+
+def test_age_std_reduces_over_the_last_axis_of_any_stack():
+    """One distribution (1-D) and a (2, 1, C) stack give the same spreads as the (B, C) rows."""
+    from agelab.models.alexnet import age_std
+
+    single = torch.log(torch.tensor([0.25, 0.5, 0.25]))  # ages 10, 11, 12: variance 0.25 + 0.25 = 0.5
+    torch.testing.assert_close(age_std(single, 10), torch.tensor(0.5**0.5))
+    # ages 3, 4, 5 with p = (1/2, 0, 1/2): mean 4, variance 1; p = (0, 0, 1): no spread
+    stack = torch.log(torch.tensor([[[0.5, 0.0, 0.5]], [[0.0, 0.0, 1.0]]]).clamp_min(1e-30))
+    torch.testing.assert_close(age_std(stack, 3), torch.tensor([[1.0], [0.0]]), atol=1e-5, rtol=0)
+
+
+def test_appearance_subnet_defaults_are_ages_0_to_80_and_fc_dropout_one_half():
+    from agelab.models.alexnet import AppearanceSubnet
+
+    model = AppearanceSubnet()
+    assert (model.min_age, model.max_age, model.age_head.out_features) == (0, 80, 81)
+    assert [m.p for m in model.backbone.classifier if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+    assert model.head_dropout.p == 0.0
+
+
+def test_loading_refuses_a_file_that_pickles_arbitrary_objects(tmp_path):
+    """torch.load(weights_only=True): a pickled non-tensor object is refused while unpickling, before
+    anything is built from it (weights_only=False would unpickle it and fail only on the keys)."""
+    import pickle
+    from fractions import Fraction
+
+    from agelab.models.alexnet import load_alexnet_weights
+
+    path = tmp_path / "object.pth"
+    torch.save({"features.0.weight": Fraction(1, 3)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        load_alexnet_weights(AlexNetBackbone(), path)

@@ -145,7 +145,7 @@ def test_length_unit_from_the_mesh_width_at_each_boundary(width, unit):
     assert infer_length_unit(mesh) == unit
 
 
-@pytest.mark.parametrize("width", [1001, 2.99, 1.01, 0.029, 1.1e6, 2e4])
+@pytest.mark.parametrize("width", [1001, 2.99, 1.01, 0.029, 1.1e6, 1e6 + 0.5, 2e4])
 def test_a_width_of_no_known_unit_is_refused(width):
     from agelab.morphable.bfm2017 import infer_length_unit
 
@@ -202,6 +202,10 @@ def test_basis_columns_are_normalised_and_the_spread_is_the_root_of_the_variance
         ("shape/model/pcaVariance", lambda v: v[:79], "has 79 components"),
         ("shape/representer/points", lambda v: v[:2], r"points is \(2, "),
         ("shape/representer/cells", lambda v: np.where(v == v.max(), 10**6, v), "cells is not"),
+        # the grid mesh has 192 points (0..191): index 192 is one past the last
+        ("shape/representer/cells", lambda v: np.where(v == v.max(), 192, v), "cells is not"),
+        ("shape/representer/cells", lambda v: np.where(v == 0, -1, v.astype(np.int64)), "cells is not"),
+        ("shape/representer/cells", lambda v: np.vstack([v, v[:1]]), "cells is not"),  # quads (4, T)
     ],
 )
 def test_each_inconsistent_entry_is_refused_by_name(tmp_path, key, value, message):
@@ -209,8 +213,28 @@ def test_each_inconsistent_entry_is_refused_by_name(tmp_path, key, value, messag
     with h5py.File(tmp_path / "bfm.h5", "r") as f:
         original = f[key][()]
     _rewrite(tmp_path / "bfm.h5", key, value(original))
-    with pytest.raises(BFMFormatError, match=message):
+    with pytest.raises(BFMFormatError, match=message) as error:
         load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+    assert str(error.value).startswith(str(tmp_path / "bfm.h5"))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "shape/model/mean",
+        "shape/model/pcaVariance",
+        "color/model/pcaVariance",
+        "shape/representer/points",
+        "shape/representer/cells",
+    ],
+)
+def test_each_missing_entry_is_named_with_the_file(tmp_path, key):
+    write_bfm(tmp_path / "bfm.h5")
+    with h5py.File(tmp_path / "bfm.h5", "r+") as f:
+        del f[key]
+    with pytest.raises(BFMFormatError) as error:
+        load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+    assert str(error.value).startswith(f"{tmp_path / 'bfm.h5'}: no '{key}'")
 
 
 def test_points_and_cells_stored_row_major_read_the_same(tmp_path):
@@ -241,3 +265,101 @@ def test_landmark_file_comments_blank_lines_and_the_index_range(tmp_path):
     path.write_text("\n".join(["7"] * 69))
     with pytest.raises(BFMFormatError, match="69 vertex indices"):
         read_landmark_vertices(path, 100)
+
+
+def test_a_file_with_exactly_the_paper_sizes_and_a_zero_variance_loads(tmp_path):
+    write_bfm(tmp_path / "bfm.h5", components=(80, 64, 80))
+    variance = np.linspace(4.0, 0.1, 80)
+    variance[79] = 0.0  # a component of no spread is allowed (σ = 0); only a negative one is refused
+    _rewrite(tmp_path / "bfm.h5", "shape/model/pcaVariance", variance.astype(np.float32))
+    model = load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+    assert model.identity_basis.shape[1] == 80 and model.expression_basis.shape[1] == 64
+    assert model.reflectance_basis.shape[1] == 80
+    assert float(model.identity_std[79]) == 0.0 and float(model.identity_std[0]) == pytest.approx(2.0)
+
+
+def test_column_vector_means_and_variances_read_as_flat_vectors(tmp_path):
+    write_bfm(tmp_path / "bfm.h5")
+    landmarks = write_landmarks(tmp_path / "lm.txt")
+    reference = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    for key in ("shape/model/mean", "shape/model/pcaVariance", "color/model/pcaVariance"):
+        with h5py.File(tmp_path / "bfm.h5", "r") as f:
+            value = f[key][()]
+        _rewrite(tmp_path / "bfm.h5", key, value[:, None])  # (K,) stored as (K, 1)
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks)
+    assert model.identity_std.shape == (80,) and model.reflectance_std.shape == (80,)
+    torch.testing.assert_close(model.identity_std, reference.identity_std)
+    torch.testing.assert_close(model.mean_shape, reference.mean_shape)
+
+
+def test_the_expression_mean_is_added_to_the_shape_mean(tmp_path):
+    points, _ = write_bfm(tmp_path / "bfm.h5")
+    offset = np.zeros_like(points)
+    offset[:, 2] = 2.0  # the mean expression pushes every point 2 mm forward
+    _rewrite(tmp_path / "bfm.h5", "expression/model/mean", offset.ravel().astype(np.float32))
+    model = load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+    np.testing.assert_allclose(model.mean_shape.numpy(), points + offset, atol=1e-3)
+
+
+def test_a_colour_mean_of_2_counts_as_0_255(tmp_path):
+    points, _ = write_bfm(tmp_path / "bfm.h5")
+    _rewrite(tmp_path / "bfm.h5", "color/model/mean", np.full(3 * len(points), 2.0, np.float32))
+    model = load_bfm2017(tmp_path / "bfm.h5", write_landmarks(tmp_path / "lm.txt"))
+    assert float(model.mean_reflectance.max()) == pytest.approx(2.0 / 255)
+
+
+def test_a_three_point_mesh_stored_as_3_by_3_is_read_as_statismo_points_by_coordinate(tmp_path):
+    """With N = 3 the points dataset is (3, 3) either way: it is taken as statismo's (3, N) layout."""
+    points = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 50.0]])  # rows are points
+    rng = np.random.default_rng(1)
+    with h5py.File(tmp_path / "bfm.h5", "w") as f:
+        for group, mean in (
+            ("shape", points),
+            ("expression", np.zeros((3, 3))),
+            ("color", np.full((3, 3), 0.5)),
+        ):
+            f[f"{group}/model/mean"] = mean.ravel()
+            f[f"{group}/model/pcaBasis"] = rng.normal(size=(9, 1))
+            f[f"{group}/model/pcaVariance"] = np.array([1.0])
+        f["shape/representer/points"] = points.T  # row k holds coordinate k of every point
+        f["shape/representer/cells"] = np.array([[0], [1], [2]])
+    landmarks = tmp_path / "lm.txt"
+    landmarks.write_text("0\n" * 48)
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks, n_identity=1, n_expression=1, n_reflectance=1)
+    np.testing.assert_allclose(model.mean_shape.numpy(), points)
+    assert model.triangles.tolist() == [[0, 1, 2]]
+
+
+def test_a_comment_holding_a_second_hash_is_dropped_whole(tmp_path):
+    path = tmp_path / "lm.txt"
+    path.write_text("\n".join(["5  # nose # tip"] + ["0"] * 47))
+    assert read_landmark_vertices(path, 100)[LANDMARKS_48[0]] == 5
+
+
+def _flat_triangle(z: float, legs: tuple[float, float], facing: int) -> np.ndarray:
+    """Three points of a right triangle in the plane z with the given legs; wound so its normal is
+    n_z = facing · legs[0] · legs[1] (counter-clockwise seen from +z when facing = +1)."""
+    a, b, c = [0.0, 0.0, z], [legs[0], 0.0, z], [0.0, legs[1], z]
+    return np.array([a, b, c] if facing > 0 else [a, c, b])
+
+
+def test_winding_is_decided_by_normal_z_weighted_by_height_above_the_median_point():
+    """Σ n_z (centre_z − median z) over triangles decides: below 0, every triangle is turned."""
+    from agelab.morphable.bfm2017 import _outward_triangles
+
+    triangles = np.array([[0, 1, 2], [3, 4, 5]])
+    # front n_z = +1 at z = 110, back n_z = −2 at z = 90; median 100: 1·10 + (−2)(−10) = 30 > 0: kept
+    small_front = np.vstack([_flat_triangle(110, (1, 1), +1), _flat_triangle(90, (1, 2), -1)])
+    np.testing.assert_array_equal(_outward_triangles(small_front, triangles), triangles)
+    # front n_z = +2, back n_z = −1: 2·10 + (−1)(−10) = 30 > 0: kept
+    large_front = np.vstack([_flat_triangle(110, (1, 2), +1), _flat_triangle(90, (1, 1), -1)])
+    np.testing.assert_array_equal(_outward_triangles(large_front, triangles), triangles)
+    # the same meshes wound inwards: −30 < 0, turned
+    inward = triangles[:, [0, 2, 1]]
+    np.testing.assert_array_equal(_outward_triangles(small_front, inward), triangles)
+    # seven lone points at z = 0 make the median 0: +1 at z = 2 and −1 at z = 0.5 give 2 − 0.5 = 1.5: kept
+    folded = np.vstack([_flat_triangle(2, (1, 1), +1), _flat_triangle(0.5, (1, 1), -1), np.zeros((7, 3))])
+    np.testing.assert_array_equal(_outward_triangles(folded, triangles), triangles)
+    # a flat mesh: every triangle at the median, the sum is exactly 0: left as it is
+    flat = np.vstack([_flat_triangle(0, (1, 1), +1), _flat_triangle(0, (2, 1), -1)])
+    np.testing.assert_array_equal(_outward_triangles(flat, triangles), triangles)

@@ -9,6 +9,7 @@ from agelab.morphable.camera import (
     Camera,
     euler_to_omega,
     project,
+    rotation_angle_degrees,
     rotation_log,
     rotation_matrix,
     to_camera_space,
@@ -98,3 +99,42 @@ def test_rotation_log_of_a_tiny_and_of_a_large_rotation():
     torch.testing.assert_close(rotation_log(rotation_matrix(tiny)[0]), tiny[0], atol=1e-15, rtol=1e-6)
     large = torch.tensor([[0.0, 2.0, 1.0]], dtype=torch.float64)
     torch.testing.assert_close(rotation_log(rotation_matrix(large)[0]), large[0])
+
+
+def test_the_small_angle_series_matches_rodrigues_to_float64_precision():
+    """Below θ² = 1e-8 the series a = 1 − θ²/6, b = 1/2 − θ²/24 stand in for sin θ / θ and (1 − cos θ)/θ²:
+    R[1, 0] = a ω_z = sin θ for ω = (0, 0, θ), and R[0, 1] = b ω_x ω_y for ω = (w, w, 0)."""
+    theta = 5e-5  # θ² = 2.5e-9: the series branch; a θ³/3 error would be 4e-14
+    r = rotation_matrix(torch.tensor([[0.0, 0.0, theta]], dtype=torch.float64))[0]
+    assert abs(float(r[1, 0]) - math.sin(theta)) < 1e-19
+    w = 5e-5  # θ² = 2w² = 5e-9
+    r = rotation_matrix(torch.tensor([[w, w, 0.0]], dtype=torch.float64))[0]
+    b = 2 * math.sin(math.sqrt(2) * w / 2) ** 2 / (2 * w * w)  # (1 − cos θ)/θ², without cancellation
+    assert float(r[0, 1]) == pytest.approx(b * w * w, rel=1e-13, abs=0)
+    assert b == pytest.approx(0.5 - 2 * w * w / 24, rel=1e-15)
+
+
+def _float32_rotations(n: int = 256) -> torch.Tensor:
+    """A fixed spread of rotation vectors up to about 2.4 rad, in float32."""
+    steps = torch.arange(n, dtype=torch.float64)
+    return torch.stack(
+        [torch.sin(steps * 0.7), torch.cos(steps * 1.3), torch.sin(steps * 2.9 + 1)], -1
+    ).float()
+
+
+def test_the_angle_of_a_rotation_to_itself_is_zero_and_to_its_half_turn_180_in_float32():
+    """R Rᵀ in float32 has a trace a few ulps above 3 (and a half turn one below −1) for some ω: the
+    cosine is clamped to [−1, 1], so the angle is ~0 (or 180°), never NaN."""
+    omega = _float32_rotations()
+    same = rotation_angle_degrees(omega, omega)
+    assert torch.isfinite(same).all() and float(same.max()) < 0.1
+    half_turns = torch.nn.functional.normalize(omega, dim=-1) * math.pi
+    opposite = rotation_angle_degrees(half_turns, torch.zeros_like(half_turns))
+    assert torch.isfinite(opposite).all() and float((opposite - 180).abs().max()) < 0.1
+
+
+def test_the_log_of_a_float32_rotation_times_its_transpose_is_zero_not_nan():
+    r = rotation_matrix(_float32_rotations())
+    for noisy_identity in r @ r.transpose(1, 2):  # traces up to a few ulps above 3
+        log = rotation_log(noisy_identity)
+        assert torch.isfinite(log).all() and float(log.abs().max()) < 1e-6

@@ -109,3 +109,41 @@ def test_a_short_fit_turns_the_mean_face_towards_the_true_pose_and_lowers_the_lo
     assert result.history[-1]["total"] < result.history[40]["total"]
     error = float(rotation_angle_degrees(result.params.omega, truth.omega))
     assert error < 0.5 * float(rotation_angle_degrees(neutral_params(1).omega, truth.omega))
+
+
+def _circle(radius: float, centre, n: int = 48) -> torch.Tensor:
+    angles = torch.arange(n, dtype=torch.float64) * (2 * torch.pi / n)
+    return torch.tensor(centre, dtype=torch.float64) + radius * torch.stack([angles.cos(), angles.sin()], -1)
+
+
+def test_place_mean_face_by_hand_for_a_batch_of_two():
+    """The 48 landmark vertices lie on a circle of radius 10 mm about (5, −3) at z = 7: spread 10. Landmarks
+    on a circle of radius 20 px about (40, 30) give depth 100·10/20 = 50, x, y = (40 − 32, 30 − 32)·50/100
+    = (4, −1); minus the head centroid in camera axes (5, 3, −7): τ = (−1, −4, 57). Radius 10 px about the
+    principal point: depth 100, τ = (0, 0, 100) − (5, 3, −7) = (−5, −3, 107)."""
+    from agelab.faces.detection import LANDMARKS_48
+    from agelab.morphable.fitting import place_mean_face
+    from agelab.morphable.model import MorphableModel
+
+    mean_shape = torch.cat([_circle(10.0, (5.0, -3.0)), torch.full((48, 1), 7.0, dtype=torch.float64)], 1)
+    landmark_indices = torch.full((68,), -1)
+    landmark_indices[list(LANDMARKS_48)] = torch.arange(48)
+    empty = torch.zeros(144, 0)
+    model = MorphableModel(
+        mean_shape.float(), empty, torch.zeros(0), empty, torch.zeros(0), torch.zeros(48, 3), empty,
+        torch.zeros(0), torch.zeros(0, 3, dtype=torch.int64), landmark_indices,
+    )  # fmt: skip
+    landmarks = torch.zeros(2, 68, 2, dtype=torch.float64)
+    landmarks[0, list(LANDMARKS_48)] = _circle(20.0, (40.0, 30.0))
+    landmarks[1, list(LANDMARKS_48)] = _circle(10.0, (32.0, 32.0))
+    tau = place_mean_face(model, Camera(focal=100.0, cx=32.0, cy=32.0), landmarks)
+    expected = torch.tensor([[-1.0, -4.0, 57.0], [-5.0, -3.0, 107.0]], dtype=torch.float64)
+    torch.testing.assert_close(tau, expected, atol=1e-4, rtol=0)
+
+
+def test_neutral_params_have_the_requested_dtype_and_sizes():
+    params = neutral_params(2, ambient=0.5, dtype=torch.float64)
+    for name, size in (("alpha", 80), ("beta", 80), ("delta", 64), ("gamma", 27), ("omega", 3), ("tau", 3)):
+        value = getattr(params, name)
+        assert value.dtype == torch.float64 and value.shape == (2, size), name
+    assert params.gamma[:, [0, 9, 18]].eq(0.5).all() and params.gamma.sum() == 3.0

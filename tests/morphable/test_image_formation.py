@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import torch
 
@@ -67,3 +69,49 @@ def test_formation_matches_a_rasterized_render_of_its_own_colours():
     cols, rows = np.floor(px[visible]).astype(int).T
     close = np.abs(image[rows, cols] - f.colours[0].numpy()[visible]).max(1)
     assert np.median(close) < 0.02
+
+
+def _two_triangle_model():
+    """Triangle 0 in the head's z = 0 plane, wound to face +z (normal (10, 0, 0) × (0, 10, 0) ∝ +z);
+    triangle 1 in the x = 0 plane, its normal (0, 10, 0) × (0, 0, 10) ∝ +x. White reflectance, no
+    shape or colour variation (zero bases of the paper's sizes); landmark 0 is vertex 0 and landmark 1
+    vertex 4, the rest are not given (−1)."""
+    from agelab.morphable.model import MorphableModel
+
+    mean_shape = torch.tensor(
+        [[20.0, 0, 0], [30, 0, 0], [20, 10, 0], [0, 0, 0], [0, 10, 0], [0, 0, 10]]
+    )  # fmt: skip
+    landmark_indices = torch.full((68,), -1)
+    landmark_indices[0], landmark_indices[1] = 0, 4
+    zeros = {k: (torch.zeros(18, k), torch.zeros(k)) for k in (64, 80)}
+    return MorphableModel(
+        mean_shape, *zeros[80], *zeros[64], torch.ones(6, 3), *zeros[80],
+        torch.tensor([[0, 1, 2], [3, 4, 5]]), landmark_indices,
+    )  # fmt: skip
+
+
+def test_a_face_turned_edge_on_to_the_camera_is_not_visible_and_landmarks_index_vertex_zero():
+    """Frontal at τ = (0, 0, 100): triangle 0's normal (0, 0, −1) in camera axes points back along the
+    rays (visible); triangle 1 lies in the camera's x = 0 plane, so its normal (1, 0, 0) is exactly
+    perpendicular to the rays to its vertices (n · p = 0): edge-on, not visible."""
+    model = _two_triangle_model()
+    params = neutral_params(1)
+    params.tau = torch.tensor([[0.0, 0.0, 100.0]])
+    formation = form_image(model, params, Camera(focal=100.0, cx=32.0, cy=32.0))
+    assert formation.visible[0].tolist() == [True, True, True, False, False, False]
+    # vertex 0 at camera (20, 0, 100) -> (32 + 100·20/100, 32) = (52, 32); vertex 4 at (0, −10, 100)
+    torch.testing.assert_close(formation.landmarks[0, :2], torch.tensor([[52.0, 32.0], [32.0, 22.0]]))
+
+
+def test_shading_uses_normals_rotated_into_the_view_frame():
+    """Yaw 90° turns triangle 0's head-frame normal +z to view-frame +x (R_y(90°) (0, 0, 1) = (1, 0, 0)).
+    Red light only in the x term of band 1 (H_3 = 2x, coefficient 0.25) shades it 0.5; green and blue
+    have ambient light 1."""
+    model = _two_triangle_model()
+    params = neutral_params(1)
+    params.gamma[0, 0] = 0.0
+    params.gamma[0, 3] = 0.25
+    params.omega = torch.tensor([[0.0, math.pi / 2, 0.0]])
+    params.tau = torch.tensor([[0.0, 0.0, 100.0]])
+    colours = form_image(model, params, Camera(focal=100.0, cx=32.0, cy=32.0)).colours[0, :3]
+    torch.testing.assert_close(colours, torch.tensor([[0.5, 1.0, 1.0]]).expand(3, 3), atol=1e-6, rtol=0)

@@ -75,3 +75,94 @@ def test_triangles_partly_outside_are_clipped_and_wholly_outside_or_degenerate_o
     assert not rasterize(line, np.ones(3), np.array([[0, 1, 2]]), 5, 6, cull_back_faces=False).mask.any()
     between = np.array([[0.6, 0.6], [0.6, 0.9], [0.9, 0.6]])  # holds no pixel centre
     assert not rasterize(between, np.ones(3), np.array([[0, 1, 2]]), 5, 6).mask.any()
+
+
+def _rows(height, width, spans):
+    """A triangle map covering, in row i, the columns spans[i] = (first, last) (None: nothing)."""
+    expected = np.full((height, width), -1)
+    for i, span in enumerate(spans):
+        if span is not None:
+            expected[i, span[0] : span[1] + 1] = 0
+    return expected
+
+
+def test_a_triangle_in_general_position_covers_and_weighs_by_hand():
+    # a = (5, 1), b = (1, 1), c = (1, 5): x ≥ 1, y ≥ 1, x + y ≤ 6; area (b−a)×(c−a) = (−4)(4) − 0 = −16
+    pixels = np.array([[5.0, 1.0], [1.0, 1.0], [1.0, 5.0]])
+    frags = rasterize(pixels, np.array([2.0, 4.0, 8.0]), np.array([[0, 1, 2]]), 7, 7)
+    # row i (centre y = i + 0.5) holds the centres x = j + 0.5 in [1, 5.5 − i]
+    np.testing.assert_array_equal(frags.triangle, _rows(7, 7, [None, (1, 4), (1, 3), (1, 2), (1, 1)]))
+    # at (1.5, 1.5): x = 1 + 4 w_a and y = 1 + 4 w_c give w_a = w_c = 0.125, w_b = 0.75
+    np.testing.assert_allclose(frags.barycentric[1, 1], [0.125, 0.75, 0.125], atol=1e-6)
+    # depth 0.125·2 + 0.75·4 + 0.125·8 = 4.25
+    assert frags.depth[1, 1] == np.float32(4.25)
+    assert frags.barycentric.dtype == np.float32 and frags.depth.dtype == np.float32
+    assert frags.triangle.dtype == np.int64
+
+
+def test_a_triangle_smaller_than_a_pixel_draws_the_one_centre_it_holds_and_is_culled_when_turned():
+    # area (0)(0) − (0.5)(0.5) = −0.25: front facing; it holds the centre (0.5, 0.5) only
+    tiny = np.array([[0.4, 0.4], [0.4, 0.9], [0.9, 0.4]])
+    frags = rasterize(tiny, np.ones(3), np.array([[0, 1, 2]]), 3, 3)
+    np.testing.assert_array_equal(frags.triangle, _rows(3, 3, [(0, 0), None, None]))
+    # at (0.5, 0.5): x = 0.4 + 0.5 w_c, y = 0.4 + 0.5 w_b -> w_b = w_c = 0.2, w_a = 0.6
+    np.testing.assert_allclose(frags.barycentric[0, 0], [0.6, 0.2, 0.2], atol=1e-6)
+    turned = np.array([[0, 2, 1]])  # area +0.25: a back face
+    assert not rasterize(tiny, np.ones(3), turned, 3, 3).mask.any()
+    assert rasterize(tiny, np.ones(3), turned, 3, 3, cull_back_faces=False).triangle[0, 0] == 0
+
+
+def test_a_sliver_of_area_below_1e_12_is_dropped_even_when_it_faces_the_camera():
+    e = 1e-13  # area (0.1)(0) − (2e)(0.2) = −4e-14: front facing, holds the centre (0.5, 0.5)
+    sliver = np.array([[0.4, 0.5 - e], [0.5, 0.5 + e], [0.6, 0.5 - e]])
+    assert not rasterize(sliver, np.ones(3), np.array([[0, 1, 2]]), 3, 3).mask.any()
+
+
+def test_centres_on_an_edge_are_drawn_whichever_vertex_the_edge_is_opposite():
+    """Cyclic orders of one triangle's vertices (the same winding) put its hypotenuse x + y = 4, which
+    holds the centres (3.5, 0.5) … (0.5, 3.5), opposite a, then c, then b: each draws the same pixels."""
+    pixels = np.array([[0.0, 0.0], [0.0, 4.0], [4.0, 0.0]])
+    for order in ([0, 1, 2], [1, 2, 0], [2, 0, 1]):
+        frags = rasterize(pixels, np.ones(3), np.array([order]), 5, 6)
+        np.testing.assert_array_equal(frags.triangle, _coverage_by_hand(), err_msg=str(order))
+
+
+def test_centres_on_the_low_sides_of_the_bounding_box_are_left_out_and_those_on_the_high_side_drawn():
+    """Edges x = 0.5 and y = 0.5 run through pixel centres at the box's minimum: those pixels are not
+    drawn (lo = floor(min − 0.5) + 1 = 1); the hypotenuse x + y = 5 holds (1, 3), (2, 2), (3, 1): drawn."""
+    pixels = np.array([[0.5, 0.5], [0.5, 4.5], [4.5, 0.5]])
+    frags = rasterize(pixels, np.ones(3), np.array([[0, 1, 2]]), 6, 6)
+    np.testing.assert_array_equal(frags.triangle, _rows(6, 6, [None, (1, 3), (1, 2), (1, 1)]))
+
+
+def test_a_centre_just_past_the_bounding_box_is_not_drawn_despite_the_barycentric_tolerance():
+    """The right edge x = 1.5 − 1e-12 misses the centres (1.5, i + 0.5) by 1e-12, within the −1e-9
+    tolerance of the barycentric test (w_a = −1e-12 / 1.3): the box's hi = floor(1.0 − 1e-12) = 0
+    keeps column 1 out. The thin triangle holds (0.5, 0.5) only (its left edge is x = 0.2 + 1.3 y / 4)."""
+    d = 1e-12
+    pixels = np.array([[0.2, 0.0], [1.5 - d, 4.0], [1.5 - d, 0.0]])
+    frags = rasterize(pixels, np.ones(3), np.array([[0, 1, 2]]), 5, 3)
+    np.testing.assert_array_equal(frags.triangle, _rows(5, 3, [(0, 0)]))
+
+
+def test_pixels_past_the_right_or_bottom_edge_are_clipped_and_do_not_wrap_into_the_next_row():
+    # a = (0, 0), b = (0, 4), c = (4, 4): area 0·4 − 4·4 = −16; centres with x ≤ y ≤ 4: row i has j ≤ i
+    pixels = np.array([[0.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
+    narrow = rasterize(pixels, np.ones(3), np.array([[0, 1, 2]]), 5, 2)  # columns 2, 3 of rows 2, 3 clipped
+    np.testing.assert_array_equal(narrow.triangle, _rows(5, 2, [(0, 0), (0, 1), (0, 1), (0, 1), None]))
+    short = rasterize(pixels, np.ones(3), np.array([[0, 1, 2]]), 3, 6)  # row 3 lies below the image
+    np.testing.assert_array_equal(short.triangle, _rows(3, 6, [(0, 0), (0, 1), (0, 2)]))
+
+
+def test_a_triangle_low_in_a_tall_image_is_drawn():
+    # the staircase of (0, 0), (0, 4), (4, 0) moved down by 4 rows, in an image 8 high and 3 wide
+    pixels = np.array([[0.0, 4.0], [0.0, 8.0], [4.0, 4.0]])
+    frags = rasterize(pixels, np.ones(3), np.array([[0, 1, 2]]), 8, 3)
+    np.testing.assert_array_equal(frags.triangle, _rows(8, 3, [None] * 4 + [(0, 2), (0, 2), (0, 1), (0, 0)]))
+
+
+def test_a_large_triangle_partly_left_of_and_above_the_image_is_drawn_whole_by_its_own_window():
+    # lo = (−2, −2), hi = (5, 5): an 8-pixel box, more than max_window = 2, drawn on its own
+    shifted = np.array([[-2.0, -2.0], [-2.0, 6.0], [6.0, -2.0]])
+    frags = rasterize(shifted, np.ones(3), np.array([[0, 1, 2]]), 5, 6, max_window=2)
+    np.testing.assert_array_equal(frags.triangle, _coverage_by_hand())

@@ -77,3 +77,10 @@ def test_vertex_normals_weight_adjacent_faces_by_area_and_leave_lone_vertices_at
         [[0, 1 / math.sqrt(17), 4 / math.sqrt(17)], [0, 0, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0], [0, 0, 0]]
     )
     torch.testing.assert_close(normals, expected)
+
+
+def test_normals_of_a_triangle_smaller_than_unit_area_are_still_unit_length():
+    # (0.1, 0, 0) × (0, 0.2, 0) = (0, 0, 0.02): a normal 0.02 long, normalised to (0, 0, 1)
+    vertices = torch.tensor([[[0.0, 0.0, 0.0], [0.1, 0.0, 0.0], [0.0, 0.2, 0.0]]])
+    normals = vertex_normals(vertices, torch.tensor([[0, 1, 2]]))[0]
+    torch.testing.assert_close(normals, torch.tensor([[0.0, 0.0, 1.0]]).expand(3, 3))
