@@ -92,3 +92,18 @@ def test_extremeness_of_integer_input_and_of_negative_angles():
     np.testing.assert_allclose(pose_extremeness(np.array([[0, -2, 1]])), [2.0])
     np.testing.assert_allclose(expression_extremeness(np.array([[3, 4]])), [5.0])
     np.testing.assert_allclose(pose_extremeness(np.array([[-0.5, 0.2, -0.1]])), [0.5])
+
+
+def test_many_ties_are_ranked_by_position():
+    # ten 1s at the even positions, ten 0s at the odd ones: stable ranks give the 0s ranks 0..9 and the 1s
+    # 10..19 in position order; 4 groups → group = rank · 4 // 20 = rank // 5
+    groups = equal_groups(np.array([1.0, 0.0] * 10), 4)
+    assert groups.tolist() == [2, 0] * 5 + [3, 1] * 5
+
+
+def test_extremeness_of_a_single_face_is_a_scalar():
+    # one ω (3,) and one δ (64,): the last axis is the vector's, there is no row axis
+    assert pose_extremeness(np.array([0.1, -0.7, 0.2])) == pytest.approx(0.7)
+    delta = np.zeros(64)
+    delta[:2] = [3.0, 4.0]
+    assert expression_extremeness(delta) == pytest.approx(5.0)

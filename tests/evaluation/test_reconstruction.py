@@ -1,4 +1,5 @@
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from agelab.evaluation.reconstruction import (
     expression_correlations,
     landmark_errors,
     omega_to_euler_degrees,
+    pose_errors,
     pose_report,
 )
 from agelab.morphable.camera import euler_to_omega, mean_rotation, rotation_angle_degrees
@@ -49,3 +51,72 @@ def test_landmark_errors_and_expression_correlations():
     true = rng.normal(size=(50, 2))
     correlations = expression_correlations(np.stack([2 * true[:, 0], -true[:, 1]], 1), true, ["a", "b"])
     assert correlations == pytest.approx({"a": 1.0, "b": -1.0})
+
+
+def test_landmark_errors_are_distances_to_a_target_away_from_the_origin():
+    target = np.full((1, 68, 2), 10.0)
+    predicted = target.copy()
+    predicted[0, :, 0] += 3.0
+    predicted[0, :, 1] -= 4.0  # every point 5 px off: |(3, −4)| = 5
+    np.testing.assert_allclose(landmark_errors(predicted, target), [5.0])
+
+
+def test_a_constant_coefficient_has_no_correlation_and_raises_no_warning():
+    rng = np.random.default_rng(1)
+    varying = rng.normal(size=10)
+    predicted = np.stack([np.full(10, 0.5), varying], 1)  # "a" predicted constant (mean exactly 0.5)
+    true = np.stack([varying, np.full(10, -1.0)], 1)  # "b" constant in the ground truth
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # np.corrcoef of a constant would divide by a zero spread
+        correlations = expression_correlations(predicted, true, ["a", "b"])
+    assert set(correlations) == {"a", "b"}
+    assert math.isnan(correlations["a"]) and math.isnan(correlations["b"])
+
+
+def test_a_constant_prediction_whose_mean_rounds_still_has_no_correlation():
+    predicted = np.full((3, 1), 0.1)  # 0.1 + 0.1 + 0.1 = 0.30000000000000004 in float64
+    true = np.array([[1.0], [2.0], [4.0]])
+    assert math.isnan(expression_correlations(predicted, true, ["a"])["a"])
+
+
+def _gimbal_lock_poses() -> np.ndarray:
+    """Pitch ±90° under a grid of yaws and rolls: −R[1, 2] = sin(pitch) lands an ulp beyond ±1 for some."""
+    return np.stack(
+        [
+            _omega(yaw, pitch, roll)
+            for yaw in np.linspace(-80, 80, 33)
+            for roll in np.linspace(-40, 40, 9)
+            for pitch in (90.0, -90.0)
+        ]
+    )
+
+
+def test_the_pitch_of_a_looked_up_or_down_head_is_plus_or_minus_90_never_nan():
+    pitch = omega_to_euler_degrees(_gimbal_lock_poses())[:, 1]
+    assert np.isfinite(pitch).all()
+    np.testing.assert_allclose(np.abs(pitch), 90.0, atol=1e-3)
+    assert (pitch[0::2] > 0).all() and (pitch[1::2] < 0).all()
+
+
+def test_pose_errors_of_float32_predictions_are_computed_in_float64():
+    """R Rᵀ of the same float32 ω is the identity to 1e-16 in float64 (an angle of ~1e-6°); in float32
+    the trace's rounding alone reads as up to 0.04°."""
+    omega = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    assert float(pose_errors(omega, omega).max()) < 1e-4
+
+
+def test_pose_report_bins_include_their_lower_edge_and_report_each_bins_error():
+    """|yaw| = 0 falls in 0-15 and |yaw| = 15 in 15-30 only (bins are [lo, hi))."""
+    yaws = np.array([0.0, 15.0, -15.0, 40.0])
+    true = np.stack([_omega(y) for y in yaws])
+    predicted = np.stack([_omega(y + e) for y, e in zip(yaws, (1.0, 2.0, 4.0, 8.0), strict=True)])
+    report = pose_report(predicted, true, true, yaws)
+    assert {name: b["count"] for name, b in report["by_abs_yaw"].items()} == {
+        "0-15": 1,
+        "15-30": 2,
+        "30-45": 1,
+    }
+    assert report["by_abs_yaw"]["0-15"]["pose_error_deg"] == pytest.approx(1.0)
+    assert report["by_abs_yaw"]["15-30"]["pose_error_deg"] == pytest.approx(3.0)  # (2 + 4) / 2
+    assert report["pose_error_deg"] == pytest.approx(15.0 / 4)
+    assert report["pose_error_median_deg"] == pytest.approx(3.0)  # the median of 1, 2, 4, 8

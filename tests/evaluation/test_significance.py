@@ -254,3 +254,31 @@ def test_p_values_at_the_format_boundaries():
     assert format_p_value(1e-3) == "0.001"
     assert format_p_value(0.0) == "0"
     assert format_p_value(math.nan) == "n/a"
+
+
+def test_constant_run_samples_give_defined_p_values_for_both_tests():
+    # no spread in either sample: equal → p = 1, different → p = 0, for Welch and Mann–Whitney alike
+    different = compare_runs(np.array([5.0, 5.0]), np.array([6.0, 6.0]))
+    assert (different.p_value, different.alternative_p_value) == (0.0, 0.0)
+    equal = compare_runs(np.array([5.0, 5.0, 5.0]), np.array([5.0, 5.0, 5.0]))
+    assert (equal.p_value, equal.alternative_p_value) == (1.0, 1.0)
+
+
+def test_paired_differences_far_from_normal_are_reported_as_rejected():
+    rng = np.random.default_rng(4)
+    a = rng.exponential(5.0, 200)
+    b = a + rng.exponential(1.0, 200) ** 3  # skewed, heavy-tailed differences
+    result = compare_paired(a, b)
+    assert result.normality_p_a < 1e-6 and result.normality == "rejected"
+
+
+def test_shapiro_wilk_subsample_is_seed_0_without_replacement():
+    from scipy import stats
+
+    # a normal sample: its W and p depend on exactly which 5000 of the 5001 values are kept
+    x = np.random.default_rng(5).standard_normal(5001)
+    expected = stats.shapiro(np.random.default_rng(0).choice(x, 5000, replace=False))
+    result = shapiro_wilk(x)
+    assert 0.05 < result.p_value < 0.95
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9)

@@ -200,3 +200,63 @@ def test_fit_objective_keeps_batch_weighted_running_means_and_its_rigid_stage_ho
     assert means["regularisation"] == pytest.approx(
         (float(tikhonov_loss(p, FitWeights())) + 0.002 * 80 * 0.25) / 2, rel=1e-4
     )
+
+
+def test_tikhonov_squares_each_expression_coefficient():
+    params = neutral_params(1)
+    params.delta[0, :2] = torch.tensor([3.0, -1.0])  # 3² + (−1)² = 10
+    weights = FitWeights(identity=1.0, reflectance=1.0, expression=0.5)
+    assert float(tikhonov_loss(params, weights)) == pytest.approx(0.5 * 10)
+
+
+def test_sampling_in_float64_is_exact_at_centres_of_an_image_three_pixels_wide():
+    """The scale 2 / W is built in the pixels' dtype: 2/3 rounded to float32 would put the centre
+    (1.5, 0.5) at x ≈ 1 + 4.5e-8 pixels."""
+    image = torch.tensor([[[[0.0, 1.0, 2.0]]]], dtype=torch.float64)  # one row: value = x − 0.5
+    at = torch.tensor([[[1.5, 0.5], [2.5, 0.5], [0.75, 0.5]]], dtype=torch.float64)
+    values = sample_image(image, at)[0, :, 0]
+    torch.testing.assert_close(
+        values, torch.tensor([1.0, 2.0, 0.25], dtype=torch.float64), atol=1e-13, rtol=0
+    )
+
+
+def test_fit_objective_passes_landmark_weights_and_weighs_running_means_by_batch_size():
+    from agelab.losses.reconstruction import FitObjective
+
+    pm, camera, params, landmarks = _scene()
+    objective = FitObjective(pm.model, camera, FitWeights())
+    z = params.to_vector().clone()
+    image = torch.full((1, 3, 64, 64), 0.5)
+    left_out = objective(z, {"image": image, "landmarks": landmarks, "landmark_weight": torch.zeros(1)})
+    means = objective.take_running_means()  # one face: the means are its terms
+    assert means["landmark"] == 0.0
+    assert means["total"] == pytest.approx(float(left_out), rel=1e-6)
+    assert means["total"] == pytest.approx(means["photometric"] + means["regularisation"], rel=1e-6)
+
+    one = objective(z, {"image": image, "landmarks": landmarks})
+    shifted = landmarks + 2.0
+    three = objective(
+        z.expand(3, -1), {"image": image.expand(3, -1, -1, -1), "landmarks": shifted.expand(3, -1, -1)}
+    )
+    expected = (float(one) + 3 * float(three)) / 4  # 1 face at the first loss, 3 at the second
+    assert float(one) != pytest.approx(float(three))
+    assert objective.take_running_means()["total"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_fit_objective_moves_its_model_to_the_codes_device_once_and_never_copies_it_otherwise():
+    """The meta device (shapes only) stands in for a GPU: codes on it move the model there, once."""
+    from agelab.losses.reconstruction import FitObjective
+
+    pm, camera, params, landmarks = _scene()
+    objective = FitObjective(pm.model, camera, FitWeights())
+    z = params.to_vector()
+    model = objective.model
+    objective(z, {"image": torch.full((1, 3, 64, 64), 0.5), "landmarks": landmarks})
+    objective.project_landmarks(z)
+    assert objective.model is model  # already on the codes' device: not copied
+    projected = objective.project_landmarks(z.to("meta"))
+    assert projected.device.type == "meta" and projected.shape == (1, 68, 2)
+    moved = objective.model
+    assert moved.mean_shape.device.type == "meta" and moved.triangles.device.type == "meta"
+    objective.project_landmarks(z.to("meta"))
+    assert objective.model is moved

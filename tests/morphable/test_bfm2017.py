@@ -330,6 +330,29 @@ def test_a_three_point_mesh_stored_as_3_by_3_is_read_as_statismo_points_by_coord
     assert model.triangles.tolist() == [[0, 1, 2]]
 
 
+def test_a_four_point_mesh_stored_row_major_has_four_points(tmp_path):
+    """A (4, 3) points dataset is 4 points of 3 coordinates (row-major), not 3 points of 4."""
+    points = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 0.0], [100.0, 100.0, 0.0]])
+    rng = np.random.default_rng(1)
+    with h5py.File(tmp_path / "bfm.h5", "w") as f:
+        for group, mean in (
+            ("shape", points),
+            ("expression", np.zeros((4, 3))),
+            ("color", np.full((4, 3), 0.5)),
+        ):
+            f[f"{group}/model/mean"] = mean.ravel()
+            f[f"{group}/model/pcaBasis"] = rng.normal(size=(12, 1))
+            f[f"{group}/model/pcaVariance"] = np.array([1.0])
+        f["shape/representer/points"] = points  # (4, 3): one row per point
+        f["shape/representer/cells"] = np.array([[0, 1, 2], [1, 3, 2]])
+    landmarks = tmp_path / "lm.txt"
+    landmarks.write_text("0\n" * 48)
+    model = load_bfm2017(tmp_path / "bfm.h5", landmarks, n_identity=1, n_expression=1, n_reflectance=1)
+    assert model.n_vertices == 4
+    np.testing.assert_allclose(model.mean_shape.numpy(), points)
+    assert model.triangles.tolist() == [[0, 1, 2], [1, 3, 2]]
+
+
 def test_a_comment_holding_a_second_hash_is_dropped_whole(tmp_path):
     path = tmp_path / "lm.txt"
     path.write_text("\n".join(["5  # nose # tip"] + ["0"] * 47))

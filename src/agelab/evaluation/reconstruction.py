@@ -43,11 +43,12 @@ def omega_to_euler_degrees(omega: np.ndarray) -> np.ndarray:
 
 
 def expression_correlations(predicted: np.ndarray, true: np.ndarray, names: list[str]) -> dict[str, float]:
-    """Pearson correlation of each named expression coefficient (the first ``len(names)`` of δ)."""
+    """Pearson correlation of each named expression coefficient (the first ``len(names)`` of δ); NaN where
+    either side is constant (all values equal: ``np.ptp``, not ``std``, which sees the mean's rounding)."""
     result = {}
     for i, name in enumerate(names):
         p, t = predicted[:, i], true[:, i]
-        result[name] = float(np.corrcoef(p, t)[0, 1]) if p.std() > 0 and t.std() > 0 else float("nan")
+        result[name] = float(np.corrcoef(p, t)[0, 1]) if np.ptp(p) > 0 and np.ptp(t) > 0 else float("nan")
     return result
 
 

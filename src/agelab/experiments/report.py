@@ -224,12 +224,18 @@ def comparison_report(
                 "model": "model",
                 "seed": "seed",
                 "test_mae": "test MAE",
+                "test_median_baseline_mae": "median-age MAE",
                 "best_val_mae": "best val MAE",
                 "best_epoch": "best epoch",
                 "train_seconds": "train s",
                 "mlflow_run_id": "MLflow run",
             },
-            {"test_mae": ".2f", "best_val_mae": ".2f", "train_seconds": ".0f"},
+            {
+                "test_mae": ".2f",
+                "test_median_baseline_mae": ".2f",
+                "best_val_mae": ".2f",
+                "train_seconds": ".0f",
+            },
         )
     )
     return "\n".join(lines) + "\n"

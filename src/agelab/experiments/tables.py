@@ -1,7 +1,8 @@
 """The paper's result tables from run summaries and per-image errors (Savov et al. Tables 2–5).
 
 A *run summary* is one dict per training run: ``variant, model, seed, sweep, sweep_value, test_mae,
-best_val_mae, best_epoch, mlflow_run_id, train_seconds``. Per-image errors of a model are the absolute
+test_median_baseline_mae, best_val_mae, best_epoch, mlflow_run_id, train_seconds`` (the median baseline
+predicts the training split's median age for every test face). Per-image errors of a model are the absolute
 errors averaged over its seeded runs, so a paired test compares the models, not two particular seeds.
 """
 

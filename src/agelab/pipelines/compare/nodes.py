@@ -173,6 +173,7 @@ def evaluate_variant(
         "sweep": variant.sweep,
         "sweep_value": variant.sweep_value,
         "test_mae": float(report["mae"]),
+        "test_median_baseline_mae": float(report["median_baseline_mae"]),
         "best_val_mae": float(bundle.info.get("best_val_mae", np.nan)),
         "best_epoch": int(bundle.info.get("best_epoch", -1)),
         "epochs": int(run_params["training"]["epochs"]),
