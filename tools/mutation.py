@@ -103,16 +103,37 @@ def _functions(path: Path) -> dict[str, list[str]]:
     return found
 
 
-def argued_equivalent(path: Path = EQUIVALENTS) -> dict[str, dict[str, str]]:
-    """``{module: {mutant name: why it cannot change a result}}`` from ``tools/mutation_equivalent.toml``:
-    the survivors read one by one and argued equivalent (or harmless) there."""
+def change(functions: dict[str, list[str]], name: str) -> tuple[str, str]:
+    """The lines mutant ``name`` changes, before and after (joined by " / ", 160 characters at most)."""
+    base = name.rsplit("__mutmut_", 1)[0]
+    original, mutated = functions.get(f"{base}__mutmut_orig", []), functions.get(name, [])
+    diff = list(difflib.ndiff(original[1:], mutated[1:]))
+    removed = [line[1:].strip() for line in diff if line.startswith("- ")]
+    added = [line[1:].strip() for line in diff if line.startswith("+ ")]
+    same_name = [line.replace(name, f"{base}__mutmut_orig", 1) for line in mutated[:1]]
+    if original[:1] != same_name:  # a default argument in the signature
+        removed.insert(0, original[0].strip() if original else "")
+        added.insert(0, mutated[0].strip() if mutated else "")
+    return " / ".join(removed)[:160], " / ".join(added)[:160]
+
+
+def argued_equivalent(path: Path = EQUIVALENTS) -> dict[str, dict[str, dict[str, str]]]:
+    """``{module: {mutant name: {"mutated": line, "why": reason}}}`` from ``tools/mutation_equivalent.toml``:
+    the survivors read one by one and argued equivalent (or harmless) there. ``mutated`` is the mutated line
+    as docs/mutation_survivors.md shows it, so that an entry whose mutant was renumbered (its function
+    changed) no longer labels whatever mutant now has its name."""
     import tomllib
 
     return tomllib.loads(path.read_text()) if path.exists() else {}
 
 
+def _argument(entry: dict[str, str] | None, after: str) -> str:
+    """The reason of an argued-equivalent entry, if it argues about this mutated line."""
+    return entry["why"] if entry and entry.get("mutated") == after else ""
+
+
 def survivors(
-    mutants_dir: Path, equivalents: dict[str, dict[str, str]] | None = None
+    mutants_dir: Path, equivalents: dict[str, dict[str, dict[str, str]]] | None = None
 ) -> list[dict[str, str]]:
     """Every mutant that survived or that no selected test ran: module, name, the changed line before and
     after, and a kind: argued equivalent (with its reason, from ``equivalents``), a recognised equivalent
@@ -130,21 +151,9 @@ def survivors(
             left.items(), key=lambda item: (item[0].rsplit("_", 1)[0], int(item[0].rsplit("_", 1)[1]))
         ):
             name = key.rsplit(".", 1)[1]
-            base = name.rsplit("__mutmut_", 1)[0]
-            original, mutated = functions.get(f"{base}__mutmut_orig", []), functions.get(name, [])
-            removed = [
-                line[1:].strip() for line in difflib.ndiff(original[1:], mutated[1:]) if line.startswith("- ")
-            ]
-            added = [
-                line[1:].strip() for line in difflib.ndiff(original[1:], mutated[1:]) if line.startswith("+ ")
-            ]
-            same_name = [line.replace(name, f"{base}__mutmut_orig", 1) for line in mutated[:1]]
-            if original[:1] != same_name:  # a default argument in the signature
-                removed.insert(0, original[0].strip() if original else "")
-                added.insert(0, mutated[0].strip() if mutated else "")
-            before, after = " / ".join(removed)[:160], " / ".join(added)[:160]
+            before, after = change(functions, name)
             kind = next((label for label, test in KINDS if test(before, after)), "test gap or unclassified")
-            reason = equivalents.get(module, {}).get(name.replace("ǁ", "."), "")
+            reason = _argument(equivalents.get(module, {}).get(name.replace("ǁ", ".")), after)
             if reason:
                 kind = "argued equivalent"
             if status == "no tests":
@@ -163,12 +172,18 @@ def survivors(
 
 
 def stale_equivalents(
-    rows: list[dict[str, str]], equivalents: dict[str, dict[str, str]]
+    rows: list[dict[str, str]], equivalents: dict[str, dict[str, dict[str, str]]]
 ) -> list[tuple[str, str]]:
-    """The (module, mutant) pairs argued equivalent that the last run did not list as survivors: killed by a
-    newer test, or renumbered after the function changed (then their argument must be read again)."""
-    listed = {(r["module"], r["mutant"]) for r in rows}
-    return [(m, name) for m, names in equivalents.items() for name in names if (m, name) not in listed]
+    """The (module, mutant) pairs argued equivalent that the last run did not list as survivors with the
+    argued mutated line: killed by a newer test, or renumbered after the function changed (then their
+    argument must be read again)."""
+    listed = {(r["module"], r["mutant"]): r["after"] for r in rows}
+    return [
+        (module, name)
+        for module, entries in equivalents.items()
+        for name, entry in entries.items()
+        if not _argument(entry, listed.get((module, name), "\0"))
+    ]
 
 
 def survivors_markdown(rows: list[dict[str, str]]) -> str:
@@ -245,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(rows)} surviving mutants listed in {args.survivors}")
         stale = stale_equivalents(rows, argued_equivalent())
         for module, name in stale:
-            print(f"tools/mutation_equivalent.toml: {module} {name} : no longer a survivor")
+            print(f"tools/mutation_equivalent.toml: {module} {name}: no longer a survivor with that line")
     total: Counter = sum(counts.values(), Counter())
     return 1 if score(total) < args.fail_under else 0
 

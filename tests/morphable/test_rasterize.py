@@ -166,3 +166,15 @@ def test_a_large_triangle_partly_left_of_and_above_the_image_is_drawn_whole_by_i
     shifted = np.array([[-2.0, -2.0], [-2.0, 6.0], [6.0, -2.0]])
     frags = rasterize(shifted, np.ones(3), np.array([[0, 1, 2]]), 5, 6, max_window=2)
     np.testing.assert_array_equal(frags.triangle, _coverage_by_hand())
+
+
+def test_triangles_are_grouped_by_the_smallest_window_that_holds_them():
+    from agelab.morphable.rasterize import _window_groups
+
+    ids = np.array([10, 11, 12, 13, 14, 15])
+    extent = np.array([1, 2, 3, 5, 8, 9])
+    groups = [(g.tolist(), w) for g, w in _window_groups(ids, extent, 8)]
+    assert groups == [([10], 1), ([11], 2), ([12], 4), ([13, 14], 8)]  # 9 > max_window: drawn on its own
+    groups = [(g.tolist(), w) for g, w in _window_groups(ids, extent, 6)]
+    assert groups == [([10], 1), ([11], 2), ([12], 4), ([13], 6)]  # the last window is max_window itself
+    assert _window_groups(ids[:0], extent[:0], 8) == []

@@ -1,8 +1,9 @@
 """Vectorised z-buffer triangle rasterizer (NumPy).
 
 Used to render the synthetic testbed and overlays; it is not differentiable (the 3D subnet's losses
-sample the image at projected vertices instead, Eq. 7). Every triangle tests the pixel centres in its
-bounding box at once; the nearest surface per pixel wins.
+sample the image at projected vertices instead, Eq. 7). Every triangle tests the pixel centres of a square
+window over its bounding box at once (triangles grouped by window size); the nearest surface per pixel
+wins.
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ class Fragments:
         return np.einsum("pk,pkc->pc", bary, vertex_values[tri])
 
 
+def _window_groups(ids: np.ndarray, extent: np.ndarray, max_window: int) -> list[tuple[np.ndarray, int]]:
+    """Triangles of bounding-box extent ≤ ``max_window`` grouped by the smallest window that holds them:
+    1, 2, 4, … pixels, then ``max_window``. A mesh of mostly 2–4 px triangles then tests 4–16 pixel
+    centres per triangle rather than the largest triangle's ``max_window²``."""
+    groups = []
+    low = 0
+    window = 1
+    while low < max_window:
+        window = min(window, max_window)
+        members = ids[(extent > low) & (extent <= window)]
+        if members.size:
+            groups.append((members, window))
+        low, window = window, window * 2
+    return groups
+
+
 def rasterize(
     pixels: np.ndarray,
     depth: np.ndarray,
@@ -59,14 +76,13 @@ def rasterize(
     keep &= (hi[:, 0] >= lo[:, 0]) & (hi[:, 1] >= lo[:, 1])
     ids = np.nonzero(keep)[0]
     extent = (hi[ids] - lo[ids] + 1).max(axis=1) if ids.size else np.zeros(0, np.int64)
-    window = int(min(extent.max() if ids.size else 1, max_window))
-    small = ids[extent <= window]
-    large = ids[extent > window]
+    large = ids[extent > max_window]
 
     pix_index, pix_depth, pix_tri, pix_bary = [], [], [], []
-    for group, win in ((small, window), *((np.array([t]), int((hi[t] - lo[t] + 1).max())) for t in large)):
-        if group.size == 0:
-            continue
+    for group, win in (
+        *_window_groups(ids, extent, max_window),
+        *((np.array([t]), int((hi[t] - lo[t] + 1).max())) for t in large),
+    ):
         offsets = np.stack(np.meshgrid(np.arange(win), np.arange(win), indexing="xy"), -1).reshape(-1, 2)
         px = lo[group][:, None, :] + offsets[None]  # (G, W², 2) integer pixel
         centre = px + 0.5

@@ -10,6 +10,7 @@ crow's feet and nasolabial folds much like a neutral 60-year-old: the appearance
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,8 @@ class SurfaceDetail:
 
 
 def groove_relief(tx: np.ndarray, ty: np.ndarray, spec: FaceSpec) -> np.ndarray:
-    """Sum of groove depths (mm, ≥ 0) from age and expression at surface points."""
+    """Sum of groove depths (mm, ≥ 0) from age and expression at surface points. Each groove is evaluated
+    only on the band of points its mask keeps (elsewhere it adds exactly 0)."""
     e = spec.expression
     old = ageing(spec.age) * spec.identity.wrinkle_proneness
     smile = np.clip(e["smile"] / 3, 0, 1.2)
@@ -67,35 +69,56 @@ def groove_relief(tx: np.ndarray, ty: np.ndarray, spec: FaceSpec) -> np.ndarray:
     pucker = np.clip(e["pucker"] / 2, 0, 1.2)
     depth = np.zeros_like(tx)
 
-    def add(amount: float, distance: np.ndarray, mask: np.ndarray) -> None:
-        nonlocal depth
+    def add(
+        amount: float,
+        distance: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        mask: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> None:
+        """depth += amount · groove(distance) on the points of ``mask`` (times ``weight`` there)."""
         if amount > 0.02:
-            depth = depth + amount * _groove(distance, 0.8 + 0.5 * min(amount, 1.5)) * mask
+            (at,) = np.nonzero(mask)
+            groove = amount * _groove(distance(tx[at], ty[at]), 0.8 + 0.5 * min(amount, 1.5))
+            depth[at] += groove if weight is None else groove * weight[at]
 
     forehead = np.clip(1 - (np.abs(tx) / 44) ** 4, 0, 1)
     for k in range(4):
-        y_k = 46 + 6.5 * k + 1.4 * np.sin(tx / 11 + 1.7 * k)
-        add(0.9 * old + 1.0 * brow, ty - y_k, forehead)
+        add(
+            0.9 * old + 1.0 * brow,
+            lambda x, y, k=k: y - (46 + 6.5 * k + 1.4 * np.sin(x / 11 + 1.7 * k)),
+            forehead > 0,
+            forehead,
+        )
     for side in (-1, 1):
-        glabella = ((ty > 26) & (ty < 43)).astype(float)
-        add(0.45 * old + 1.1 * frown, tx - side * (5 + 0.12 * (ty - 30)), glabella)
+        glabella = (ty > 26) & (ty < 43)
+        add(0.45 * old + 1.1 * frown, lambda x, y, side=side: x - side * (5 + 0.12 * (y - 30)), glabella)
         # crow's feet: three rays fanning out from the outer eye corner
         ox, oy = side * 47.0, 20.0
         for angle in np.deg2rad((-28, 0, 28)):
             ux, uy = side * np.cos(angle), np.sin(angle)
             along = (tx - ox) * ux + (ty - oy) * uy
-            across = -(tx - ox) * uy + (ty - oy) * ux
-            add(0.8 * old + 0.9 * smile + 0.5 * squint, across, ((along > 1.5) & (along < 13)) * 1.0)
-        fold = ((ty < -16) & (ty > -50)).astype(float)
-        x_fold = side * (15 + 14 * np.clip((-17 - ty) / 31, 0, 1) ** 0.8)
-        add(0.25 + 0.9 * old + 1.2 * smile, tx - x_fold, fold)
-        under_eye = (np.abs(tx - side * 32) < 12).astype(float)
-        add(0.7 * old + 0.5 * smile, ty - (11 - 0.025 * (tx - side * 32) ** 2), under_eye)
-        marionette = ((ty < -46) & (ty > -70)).astype(float)
-        add(0.8 * old, tx - side * (26 + 3 * (-46 - ty) / 24), marionette)
-    lip_band = ((ty > -37) & (ty < -29)).astype(float)
+            add(
+                0.8 * old + 0.9 * smile + 0.5 * squint,
+                lambda x, y, ux=ux, uy=uy, ox=ox, oy=oy: -(x - ox) * uy + (y - oy) * ux,
+                (along > 1.5) & (along < 13),
+            )
+        fold = (ty < -16) & (ty > -50)
+        add(
+            0.25 + 0.9 * old + 1.2 * smile,
+            lambda x, y, side=side: x - side * (15 + 14 * np.clip((-17 - y) / 31, 0, 1) ** 0.8),
+            fold,
+        )
+        under_eye = np.abs(tx - side * 32) < 12
+        add(
+            0.7 * old + 0.5 * smile,
+            lambda x, y, side=side: y - (11 - 0.025 * (x - side * 32) ** 2),
+            under_eye,
+        )
+        marionette = (ty < -46) & (ty > -70)
+        add(0.8 * old, lambda x, y, side=side: x - side * (26 + 3 * (-46 - y) / 24), marionette)
+    lip_band = (ty > -37) & (ty < -29)
     for x_line in np.arange(-12, 13, 4.0):
-        add(0.7 * old**2 + 0.6 * pucker, tx - x_line - 0.3 * (ty + 33), lip_band)
+        add(0.7 * old**2 + 0.6 * pucker, lambda x, y, x_line=x_line: x - x_line - 0.3 * (y + 33), lip_band)
     return depth
 
 
