@@ -50,6 +50,24 @@ def jpeg_bytes(seed: int = 0, size: int = 64, grey: bool = False) -> bytes:
     return buffer.getvalue()
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` × ``height`` grey pixels and whose data is one empty row: what
+    a decompression bomb looks like to a decoder's size check, in a few bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
 @pytest.fixture(scope="session")
 def synthetic_set(tmp_path_factory) -> Path:
     """A small rendered synthetic face set (24 faces + duplicates) in its on-disk layout."""

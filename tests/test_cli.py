@@ -16,7 +16,7 @@ from agelab.models.bundle import ModelBundle
 from agelab.preprocessing.face_cache import AnalysisConfig, FaceCache, analyse_faces
 from agelab.readers import read_dataset
 from agelab.training.data import build_transform
-from tests.conftest import PROJECT_ROOT, untrained_appearance_bundle
+from tests.conftest import PROJECT_ROOT, png_header_only, untrained_appearance_bundle
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +56,14 @@ def test_inference_crops_faces_exactly_as_the_data_pipeline(photos, bundle_path,
 
 def test_agelab_predict_on_a_real_photo(photos, bundle_path, tmp_path):
     output = tmp_path / "ages.csv"
+    bomb = tmp_path / "bomb.png"  # 30,000 × 30,000 pixels declared: Pillow's DecompressionBombError
+    bomb.write_bytes(png_header_only(30_000, 30_000))
     run = subprocess.run(
         [
             str(PROJECT_ROOT / ".venv/bin/agelab"),
             "predict",
             str(photos),
+            str(bomb),
             "--model",
             str(bundle_path),
             "--output",
@@ -74,12 +77,13 @@ def test_agelab_predict_on_a_real_photo(photos, bundle_path, tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "broken.jpg: not a readable image" in run.stderr
+    assert "bomb.png: not a readable image" in run.stderr and "Traceback" not in run.stderr
     table = pd.read_csv(output)
     assert len(table) == 1 and table.loc[0, "face"] == 0
     assert 0 <= table.loc[0, "age"] <= 80 and table.loc[0, "age_std"] > 0
     assert 150 < table.loc[0, "box_x0"] < 200
     assert (tmp_path / "annotated" / "30_1_0_20170101000000001.jpg.chip.annotated.jpg").is_file()
-    assert "2 images, 1 faces, 0 without a face, 1 unreadable" in run.stdout
+    assert "3 images, 1 faces, 0 without a face, 2 unreadable" in run.stdout
 
 
 def test_missing_model_says_where_it_looked(tmp_path):

@@ -23,7 +23,7 @@ from PIL import Image
 from agelab.face_ages import FaceAgeEstimator
 from agelab.models.bundle import ModelBundle
 from agelab.serving import FACE_COLUMNS, decode_image, face_table, log_pyfunc_model
-from tests.conftest import PROJECT_ROOT, untrained_appearance_bundle
+from tests.conftest import PROJECT_ROOT, png_header_only, untrained_appearance_bundle
 
 ASTRONAUT_FACE = (179, 83, 267, 171)  # dlib HOG's box on skimage's astronaut
 
@@ -65,13 +65,16 @@ def test_decode_image_takes_bytes_or_base64_and_refuses_the_rest(astronaut_jpeg)
 
 
 def test_face_table_one_row_per_face_and_a_row_for_each_failure(bundle, astronaut_jpeg):
-    table = face_table(FaceAgeEstimator(bundle, device="cpu"), [astronaut_jpeg, b"junk", jpeg_grey()])
+    bomb = png_header_only(30_000, 30_000)  # Pillow's DecompressionBombError: a row with its error too
+    images = [astronaut_jpeg, b"junk", jpeg_grey(), bomb]
+    table = face_table(FaceAgeEstimator(bundle, device="cpu"), images)
     assert list(table.columns) == [name for name, _ in FACE_COLUMNS]
-    assert table["image"].tolist() == [0, 1, 2]
+    assert table["image"].tolist() == [0, 1, 2, 3]
     assert table.loc[0, "face"] == 0 and table.loc[0, "box_x0"] == pytest.approx(ASTRONAUT_FACE[0], abs=3)
     assert 0 <= table.loc[0, "age"] <= 80 and table.loc[0, "error"] == ""
     assert table.loc[1, "face"] == -1 and "not a readable image" in table.loc[1, "error"]
     assert table.loc[2, "face"] == -1 and table.loc[2, "error"] == "" and np.isnan(table.loc[2, "age"])
+    assert table.loc[3, "face"] == -1 and "exceeds limit" in table.loc[3, "error"]
 
 
 def jpeg_grey() -> bytes:

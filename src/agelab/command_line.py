@@ -31,7 +31,7 @@ from agelab.face_ages import DetectionOptions, FaceAge, FaceAgeEstimator
 from agelab.inference import ModelNotFoundError, OnnxAgePredictor, load_bundle
 from agelab.models.bundle import ModelBundle
 from agelab.parallel import progress_bar
-from agelab.preprocessing.images import UnreadableImageError, load_rgb
+from agelab.preprocessing.images import MAX_PIXELS, UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
 from agelab.training.engine import resolve_device
 from agelab.video import (
@@ -159,11 +159,14 @@ def _predict_video(path: Path, estimator: FaceAgeEstimator, args: argparse.Names
     return rows
 
 
-def _read_images(paths: list[Path], skipped: list[str], bar) -> Iterator[tuple[Path, np.ndarray]]:
-    """(path, RGB image) of each readable file; the others are reported, counted and skipped."""
+def _read_images(
+    paths: list[Path], skipped: list[str], bar, max_pixels: int = MAX_PIXELS
+) -> Iterator[tuple[Path, np.ndarray]]:
+    """(path, RGB image) of each readable file; the others (corrupt, truncated, over ``max_pixels``) are
+    reported, counted and skipped."""
     for path in paths:
         try:
-            image = load_rgb(path)[0]
+            image = load_rgb(path, max_pixels)[0]
         except UnreadableImageError as exc:
             skipped.append(str(exc))
             print(f"agelab predict: skipped {exc}", file=sys.stderr)
@@ -188,7 +191,7 @@ def predict(args: argparse.Namespace) -> int:
     rows, skipped, without_face, frames = [], [], 0, 0
     start = time.perf_counter()
     bar = progress_bar(total=len(files), desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
-    images = _read_images([f for f in files if not is_video(f)], skipped, bar)
+    images = _read_images([f for f in files if not is_video(f)], skipped, bar, args.max_pixels)
     for path, image, faces in estimator.stream(images, keep_images=bool(args.annotate)):
         image_rows = _face_rows(str(path), faces)
         without_face += image_rows[0]["face"] == -1
@@ -262,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=64, help="face crops (across images) per forward pass")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=MAX_PIXELS,
+        help=f"skip (and report) images of more pixels than this (default {MAX_PIXELS:,}, Pillow's limit)",
+    )
     e = commands.add_parser("export", help="export a trained age model to ONNX (checked against PyTorch)")
     e.add_argument("--model", required=True, help="model file (data/06_models/.../*.pt), FOSS included")
     e.add_argument("--output", required=True, help="ONNX file to write")

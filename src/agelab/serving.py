@@ -29,6 +29,7 @@ import pandas as pd
 
 from agelab.face_ages import DetectionOptions, FaceAgeEstimator
 from agelab.models.bundle import ModelBundle
+from agelab.preprocessing.images import MAX_PIXELS, decode_rgb
 
 BUNDLE_ARTIFACT = "agelab_model.pt"
 FACE_COLUMNS = [
@@ -62,10 +63,9 @@ REQUIREMENTS = [
 ]
 
 
-def decode_image(value: Any) -> np.ndarray:
-    """An encoded image file (bytes, or base64 text) → (H, W, 3) uint8 RGB; ValueError if it is not one."""
-    from PIL import Image, UnidentifiedImageError
-
+def decode_image(value: Any, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """An encoded image file (bytes, or base64 text) → (H, W, 3) uint8 RGB; ValueError if it is not one
+    (:func:`agelab.preprocessing.images.decode_rgb`: corrupt, truncated, over ``max_pixels``, ...)."""
     if isinstance(value, str):
         try:
             value = base64.b64decode(value, validate=True)
@@ -73,11 +73,7 @@ def decode_image(value: Any) -> np.ndarray:
             raise ValueError(f"not base64: {exc}") from exc
     if not isinstance(value, bytes | bytearray):
         raise ValueError(f"expected encoded image bytes, got {type(value).__name__}")
-    try:
-        with Image.open(io.BytesIO(value)) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"not a readable image ({len(value)} bytes): {exc}") from exc
+    return decode_rgb(bytes(value), f"image of {len(value)} bytes", max_pixels)
 
 
 def _options(params: dict[str, Any] | None) -> DetectionOptions:
