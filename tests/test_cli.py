@@ -108,3 +108,43 @@ def test_model_from_an_mlflow_run(bundle_path, photos, tmp_path):
     b, _ = from_file.predict(from_file.prepare(image, [box]))
     assert a == pytest.approx(b, abs=1e-4)
     assert from_run.crop == from_file.crop and from_run.image_size == 112
+
+
+def test_a_killed_predict_keeps_its_rows_and_resume_finishes_like_an_uninterrupted_run(
+    photos, bundle_path, tmp_path
+):
+    import os
+    import shutil
+    import signal
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for k in range(12):
+        shutil.copy(photos / "30_1_0_20170101000000001.jpg.chip.jpg", folder / f"{k:02d}.jpg")
+    agelab = [str(PROJECT_ROOT / ".venv/bin/agelab"), "predict", str(folder), "--model", str(bundle_path)]
+    agelab += ["--batch-size", "1"]
+    whole = tmp_path / "whole.csv"
+    subprocess.run([*agelab, "--output", str(whole)], check=True, capture_output=True, timeout=300)
+
+    output = tmp_path / "ages.csv"
+    partial = tmp_path / "ages.csv.partial.csv"
+    process = subprocess.Popen(
+        [*agelab, "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not partial.exists() or partial.read_text().count("\n") < 4):
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not output.exists()  # nothing half-written where the output goes
+    kept = partial.read_text().count("\n") - 1
+    assert 3 <= kept < 12, kept  # the rows of the files finished before the kill
+
+    run = subprocess.run(
+        [*agelab, "--output", str(output), "--resume"], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"resuming, {kept} files already in" in run.stdout
+    pd.testing.assert_frame_equal(pd.read_csv(output), pd.read_csv(whole))
+    assert not partial.exists()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import glob
 import io
-import json
 import logging
 import sys
 import time
@@ -23,16 +22,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw
 
-from agelab.atomic import atomic_write_bytes, atomic_write_text
+from agelab.atomic import atomic_write_bytes
 from agelab.face_ages import DetectionOptions, FaceAge, FaceAgeEstimator
 from agelab.inference import ModelNotFoundError, OnnxAgePredictor, load_bundle
 from agelab.models.bundle import ModelBundle
 from agelab.parallel import progress_bar
 from agelab.preprocessing.images import MAX_PIXELS, UnreadableImageError, load_rgb
 from agelab.readers.filename_labels import IMAGE_SUFFIXES
+from agelab.results_file import ResultsFile
 from agelab.training.engine import resolve_device
 from agelab.video import (
     VIDEO_SUFFIXES,
@@ -188,40 +187,53 @@ def predict(args: argparse.Namespace) -> int:
     files, missing = expand_inputs(args.paths)
     for given in missing:
         print(f"agelab predict: {given}: no such file, folder or matching pattern", file=sys.stderr)
-    rows, skipped, without_face, frames = [], [], 0, 0
-    start = time.perf_counter()
-    bar = progress_bar(total=len(files), desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
-    images = _read_images([f for f in files if not is_video(f)], skipped, bar, args.max_pixels)
-    for path, image, faces in estimator.stream(images, keep_images=bool(args.annotate)):
-        image_rows = _face_rows(str(path), faces)
-        without_face += image_rows[0]["face"] == -1
-        rows += image_rows
-        if args.annotate:
-            atomic_write_bytes(
-                Path(args.annotate) / f"{path.stem}.annotated.jpg",
-                annotate(image, [r for r in image_rows if r["face"] >= 0]),
-            )
-    for path in (f for f in files if is_video(f)):
-        try:
-            video_rows = _predict_video(path, estimator, args)
-        except UnreadableVideoError as exc:
-            skipped.append(str(exc))
-            print(f"agelab predict: skipped {exc}", file=sys.stderr)
-            continue
-        finally:
-            bar.update()
-        frames += len({r["frame"] for r in video_rows})
-        without_face += sum(1 for r in video_rows if r["face"] == -1)
-        rows += video_rows
-    bar.close()
-    table = pd.DataFrame(rows, columns=COLUMNS)
     output = Path(args.output)
-    if args.format == "json" or output.suffix == ".json":
-        atomic_write_text(output, json.dumps(table.to_dict("records"), indent=1, default=str))
-    else:
-        atomic_write_text(output, table.to_csv(index=False))
+    try:
+        results = ResultsFile(
+            output, COLUMNS, as_json=args.format == "json" or output.suffix == ".json", resume=args.resume
+        )
+    except (ValueError, OSError) as exc:
+        print(f"agelab predict: {exc}", file=sys.stderr)
+        return 2
+    if results.replaced_partial:
+        print(
+            f"agelab predict: {results.partial} (an interrupted run) started afresh; --resume continues one"
+        )
+    if results.done:
+        print(f"agelab predict: resuming, {len(results.done)} files already in {results.partial}")
+    todo = [f for f in files if str(f) not in results.done]
+    skipped, frames = [], 0
+    start = time.perf_counter()
+    bar = progress_bar(total=len(todo), desc="agelab predict", unit="file", disable=not sys.stderr.isatty())
+    try:
+        images = _read_images([f for f in todo if not is_video(f)], skipped, bar, args.max_pixels)
+        for path, image, faces in estimator.stream(images, keep_images=bool(args.annotate)):
+            image_rows = _face_rows(str(path), faces)
+            results.write(image_rows)
+            if args.annotate:
+                atomic_write_bytes(
+                    Path(args.annotate) / f"{path.stem}.annotated.jpg",
+                    annotate(image, [r for r in image_rows if r["face"] >= 0]),
+                )
+        for path in (f for f in todo if is_video(f)):
+            try:
+                video_rows = _predict_video(path, estimator, args)
+            except UnreadableVideoError as exc:
+                skipped.append(str(exc))
+                print(f"agelab predict: skipped {exc}", file=sys.stderr)
+                continue
+            finally:
+                bar.update()
+            frames += len({r["frame"] for r in video_rows})
+            results.write(video_rows)
+    except BaseException:
+        results.close()  # the partial file keeps every finished file's rows for --resume
+        raise
+    bar.close()
+    table = results.finish()
     elapsed = time.perf_counter() - start
     faces = int((table["face"] >= 0).sum())
+    without_face = int((table["face"] == -1).sum())
     videos = sum(1 for f in files if is_video(f))
     video_note = f" and {videos} videos ({frames} frames)" if videos else ""
     print(
@@ -265,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=64, help="face crops (across images) per forward pass")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows of an interrupted (or finished) run of this --output and skip the files it holds",
+    )
     p.add_argument(
         "--max-pixels",
         type=int,
