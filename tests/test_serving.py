@@ -114,6 +114,19 @@ def _post(url: str, payload: dict) -> dict:
         return json.loads(response.read())
 
 
+def _refused(url: str, payload: dict) -> tuple[int, str]:
+    """The HTTP status and body of a request the server is expected to refuse."""
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _post(url, payload)
+    return refused.value.code, refused.value.read().decode()
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_jpeg, tmp_path):
     uri, run_id = logged_model
     port = _free_port()
@@ -138,6 +151,8 @@ def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_j
         env={
             **os.environ,
             "MLFLOW_TRACKING_URI": uri,
+            "AGELAB_SERVE_MAX_IMAGES": "3",
+            "AGELAB_SERVE_MAX_PIXELS": "1000000",
             "PATH": f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         },
         stdout=log,
@@ -179,6 +194,39 @@ def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_j
             {"dataframe_split": {"columns": ["image"], "data": [[encoded]]}, "params": {"min_score": 5.0}},
         )
         assert [r["face"] for r in with_params["predictions"]] == [-1]
+
+        # bad input: rows with their errors, or a 400 for the whole request; the server stays up
+        def b64(data: bytes) -> str:
+            return base64.b64encode(data).decode()
+
+        bad = _post(
+            f"{base}/invocations",
+            {
+                "dataframe_split": {
+                    "columns": ["image"],
+                    "data": [[b64(png_header_only(30_000, 30_000))], [b64(_png(1001, 1000))]],
+                }
+            },
+        )
+        errors = [r["error"] for r in bad["predictions"]]
+        assert "exceeds limit" in errors[0], errors
+        assert "1,001,000 pixels is over the limit of 1,000,000" in errors[1], errors
+        # MLflow decodes a binary column's base64 itself, and refuses the request when it is not base64
+        status, body = _refused(
+            f"{base}/invocations",
+            {"dataframe_split": {"columns": ["image"], "data": [["not base64 at all!"]]}},
+        )
+        assert status == 400, body
+        status, body = _refused(
+            f"{base}/invocations", {"dataframe_split": {"columns": ["image"], "data": [[encoded]] * 4}}
+        )
+        assert status == 400 and "4 images in one request: at most 3" in body, body
+        status, body = _refused(
+            f"{base}/invocations", {"dataframe_split": {"columns": ["photo"], "data": [[encoded]]}}
+        )
+        assert status == 400 and "missing inputs ['image']" in body, body  # MLflow's schema check
+        with urllib.request.urlopen(f"{base}/ping", timeout=5) as response:
+            assert response.status == 200
     finally:
         _stop(server)
         log.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import os
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -87,15 +88,19 @@ def _options(params: dict[str, Any] | None) -> DetectionOptions:
 
 
 def face_table(
-    estimator: FaceAgeEstimator, images: list[Any], options: DetectionOptions | None = None
+    estimator: FaceAgeEstimator,
+    images: list[Any],
+    options: DetectionOptions | None = None,
+    max_pixels: int = MAX_PIXELS,
 ) -> pd.DataFrame:
     """The response table for a list of encoded images (see the module docstring); ``options`` apply to
-    this call only (requests with different params may be served concurrently)."""
+    this call only (requests with different params may be served concurrently). An image that cannot be
+    decoded or has more than ``max_pixels`` pixels gets one row with its error."""
     rows: list[dict[str, Any]] = []
     decoded: dict[int, np.ndarray] = {}
     for k, value in enumerate(images):
         try:
-            decoded[k] = decode_image(value)
+            decoded[k] = decode_image(value, max_pixels)
         except ValueError as exc:
             rows.append({"image": k, "face": -1, "error": str(exc)})
     faces = dict(zip(decoded, estimator.estimate(list(decoded.values()), options), strict=True))
@@ -123,19 +128,59 @@ def face_table(
     return table
 
 
+SERVE_MAX_IMAGES = 64
+"""Default of ``AGELAB_SERVE_MAX_IMAGES``: the most images one request may hold (more: HTTP 400)."""
+SERVE_MAX_PIXELS = 40_000_000
+"""Default of ``AGELAB_SERVE_MAX_PIXELS``: larger images are answered with an error row (40 M ≈ 7,300²)."""
+
+
+def serving_limit(name: str, default: int) -> int:
+    """A positive integer limit from the environment of the serving process (``AGELAB_SERVE_…``)."""
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={raw!r}: expected a positive whole number")
+    return value
+
+
 class AgeOfFacesModel(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc wrapper of an agelab bundle: encoded images in, one row per face out."""
+    """MLflow pyfunc wrapper of an agelab bundle: encoded images in, one row per face out. Limits, read
+    from the serving process's environment when the model loads: ``AGELAB_SERVE_MAX_IMAGES`` images per
+    request and ``AGELAB_SERVE_MAX_PIXELS`` pixels per image (docs/serving.md)."""
 
     def load_context(self, context) -> None:
         import agelab.models  # noqa: F401  (registers every architecture a bundle may name)
 
         self.bundle = ModelBundle.load(context.artifacts["bundle"])
         self.estimator = FaceAgeEstimator(self.bundle)
+        self.max_images = serving_limit("AGELAB_SERVE_MAX_IMAGES", SERVE_MAX_IMAGES)
+        self.max_pixels = serving_limit("AGELAB_SERVE_MAX_PIXELS", SERVE_MAX_PIXELS)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
         if "image" not in model_input:
-            raise ValueError(f"expected a column 'image', got {list(model_input.columns)}")
-        return face_table(self.estimator, list(model_input["image"]), _options(params))
+            raise MlflowException(
+                f"expected a column 'image', got {list(model_input.columns)}", INVALID_PARAMETER_VALUE
+            )
+        if len(model_input) > self.max_images:
+            raise MlflowException(
+                f"{len(model_input)} images in one request: at most {self.max_images} "
+                "(AGELAB_SERVE_MAX_IMAGES)",
+                INVALID_PARAMETER_VALUE,
+            )
+        return face_table(
+            self.estimator,
+            list(model_input["image"]),
+            _options(params),
+            self.max_pixels,
+        )
 
 
 def bundle_metadata(bundle: ModelBundle) -> dict[str, Any]:
