@@ -20,7 +20,7 @@ install: $(STAMP)
 
 ## make run: install, then run the main job (data -> recon3d -> SPS) on the embedded synthetic face set
 run: install
-	$(BIN)/kedro run --pipeline=sps
+	$(BIN)/kedro run --pipelines=sps
 
 ## make test: install, then the whole test suite
 test: install

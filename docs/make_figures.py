@@ -31,17 +31,17 @@ class Figure:
 
 FIGURES = (
     Figure(
-        "synthetic_sample_grid.jpg", "data/08_reporting/sample_grid.png", ("kedro", "run", "--pipeline=data")
+        "synthetic_sample_grid.jpg", "data/08_reporting/sample_grid.png", ("kedro", "run", "--pipelines=data")
     ),
     Figure(
         "compare_pose_groups_synthetic.png",
         "data/08_reporting/compare/compare_pose_groups.png",
-        ("kedro", "run", "--pipeline=compare"),
+        ("kedro", "run", "--pipelines=compare"),
     ),
     Figure(
         "compare_expression_groups_synthetic.png",
         "data/08_reporting/compare/compare_expression_groups.png",
-        ("kedro", "run", "--pipeline=compare"),
+        ("kedro", "run", "--pipelines=compare"),
     ),
 )
 

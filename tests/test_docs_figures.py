@@ -37,12 +37,12 @@ def test_missing_artefacts_are_made_by_their_runs_then_copied(tmp_path):
                 Image.fromarray(pixels).save(cwd / figure.source)
 
     make_figures.regenerate(tmp_path, runner=runner)
-    assert sorted(map(tuple, ran)) == [("run", "--pipeline=compare"), ("run", "--pipeline=data")]  # once each
+    assert sorted(map(tuple, ran)) == [("run", "--pipelines=compare"), ("run", "--pipelines=data")]  # once each
     for figure in make_figures.FIGURES:
         with Image.open(tmp_path / "docs" / "images" / figure.name) as image:
             assert image.size == (30, 20)
             assert image.format == ("JPEG" if figure.name.endswith(".jpg") else "PNG")
-    assert "kedro run --pipeline=compare" in (tmp_path / "docs" / "images" / "SOURCES.md").read_text()
+    assert "kedro run --pipelines=compare" in (tmp_path / "docs" / "images" / "SOURCES.md").read_text()
     ran.clear()
     make_figures.regenerate(tmp_path, runner=runner)  # artefacts present: nothing is re-run
     assert ran == []

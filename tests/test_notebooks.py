@@ -27,7 +27,7 @@ def test_walkthrough_notebook_runs_on_a_trained_project(tmp_path, monkeypatch):
             "-m",
             "kedro",
             "run",
-            "--pipeline=appearance",
+            "--pipelines=appearance",
             "--params",
             f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
         ],

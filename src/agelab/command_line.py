@@ -5,7 +5,7 @@
 Finds every face with dlib, crops it exactly as training did, estimates its age, and writes a CSV or
 JSON table (file, face, box, age, std; frame and time for videos, every ``--frame-stride``-th frame) and, on
 request, annotated copies of the images and videos. A FOSS model
-(``foss_net.pt``, ``kedro run --pipeline=foss``) needs no dlib: it detects the faces itself and adds the
+(``foss_net.pt``, ``kedro run --pipelines=foss``) needs no dlib: it detects the faces itself and adds the
 probability that each face is male. Unreadable files are reported and skipped; the run never stops on one
 bad file.
 """

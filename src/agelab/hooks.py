@@ -33,7 +33,7 @@ def torchrun_rank() -> int:
 
 
 class TorchrunHook:
-    """``torchrun --nproc_per_node=N -m kedro run --pipeline=<model>_only``: every rank runs the pipeline
+    """``torchrun --nproc_per_node=N -m kedro run --pipelines=<model>_only``: every rank runs the pipeline
     (the training engine shards the batches and all-reduces the gradients), rank 0 alone logs to MLflow.
     ``settings.py`` keeps kedro-mlflow's hooks off on the other ranks; this hook switches off the logging
     of the catalog's MLflow datasets there, which would otherwise start stray runs of their own."""

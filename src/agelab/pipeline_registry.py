@@ -1,5 +1,5 @@
 """Project pipelines. Each model pipeline is registered with the chain it needs, so
-``kedro run --pipeline=appearance`` on a fresh clone runs data → appearance and ``--pipeline=sps`` (the
+``kedro run --pipelines=appearance`` on a fresh clone runs data → appearance and ``--pipelines=sps`` (the
 default, the main job) data → recon3d → SPS.
 
 Pipelines are imported explicitly rather than with ``find_pipelines``: Kedro 1.7 loads only the

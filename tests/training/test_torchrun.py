@@ -1,5 +1,5 @@
-"""The documented scale-out recipe, for real: ``kedro run --pipeline=data`` once, then
-``torchrun --nproc_per_node=2 -m kedro run --pipeline=appearance_only`` (DDP over gloo on this CPU); rank 0
+"""The documented scale-out recipe, for real: ``kedro run --pipelines=data`` once, then
+``torchrun --nproc_per_node=2 -m kedro run --pipelines=appearance_only`` (DDP over gloo on this CPU); rank 0
 alone logs to MLflow. And FOSS's training stages under ``torchrun`` (``foss_ddp_worker.py``)."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
         "OMP_NUM_THREADS": "1",
     }
     data = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipeline=data", "--params", DATA_PARAMS],
+        [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", DATA_PARAMS],
         cwd=project,
         env=env,
         capture_output=True,
@@ -43,7 +43,7 @@ def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
         "-m",
         "kedro",
         "run",
-        "--pipeline=appearance_only",
+        "--pipelines=appearance_only",
         "--params",
         f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
     ]

@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=appearance`` (registered together with the data pipeline it needs)."""
+"""``kedro run --pipelines=appearance`` (registered together with the data pipeline it needs)."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 

@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=compare`` (registered with the data and recon3d pipelines it needs).
+"""``kedro run --pipelines=compare`` (registered with the data and recon3d pipelines it needs).
 
 One modular pipeline per training run, namespaced ``compare.<run>`` (``compare.sps_seed1``,
 ``compare.hps_w_0p7``): configure → train (a child MLflow run) → evaluate. One per cross-dataset set,

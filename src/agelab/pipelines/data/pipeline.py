@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=data``."""
+"""``kedro run --pipelines=data``."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 

@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=foss``: multi-person detection and age estimation (Yoshimura & Ogata)."""
+"""``kedro run --pipelines=foss``: multi-person detection and age estimation (Yoshimura & Ogata)."""
 
 from agelab.pipelines.foss.pipeline import create_pipeline
 

@@ -411,7 +411,7 @@ def evaluate_baselines(
 ) -> dict:
     """Simple baselines beside FOSS: dlib's HOG detector (AP@0.5 overall and by face height, the same
     protocol as FOSS), the majority age group of the training
-    images, and dlib + the appearance subnet when ``kedro run --pipeline=appearance`` has trained one."""
+    images, and dlib + the appearance subnet when ``kedro run --pipelines=appearance`` has trained one."""
     config = _config(params)
     b = config.baselines
     progress = config.show_progress
@@ -437,7 +437,7 @@ def evaluate_baselines(
     }
     if appearance is None:
         report["dlib_appearance"] = {
-            "skipped": "no appearance model: run `kedro run --pipeline=appearance` first"
+            "skipped": "no appearance model: run `kedro run --pipelines=appearance` first"
         }
         return report
     device = resolve_device(config.training.engine.device)

@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=foss`` (registered with the data pipeline, whose single-face images it uses)."""
+"""``kedro run --pipelines=foss`` (registered with the data pipeline, whose single-face images it uses)."""
 
 from kedro.pipeline import Pipeline, node, pipeline
 

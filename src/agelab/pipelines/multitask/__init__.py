@@ -1,4 +1,4 @@
-"""``kedro run --pipeline=sps`` / ``--pipeline=hps``: multi-task age estimation with the 3D subnet."""
+"""``kedro run --pipelines=sps`` / ``--pipelines=hps``: multi-task age estimation with the 3D subnet."""
 
 from agelab.pipelines.multitask.pipeline import create_pipeline
 
