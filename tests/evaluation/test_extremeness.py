@@ -107,3 +107,12 @@ def test_extremeness_of_a_single_face_is_a_scalar():
     delta = np.zeros(64)
     delta[:2] = [3.0, 4.0]
     assert expression_extremeness(delta) == pytest.approx(5.0)
+
+
+def test_expression_extremeness_of_float32_coefficients_is_computed_in_float64():
+    """The 3D subnet's δ is float32. For δ = (1, ε), ε = float32(1e-4) ≈ 9.99999975e-5, ‖δ‖ = √(1 + ε²)
+    = 1 + ε²/2 ≈ 1 + 5.0e-9 in float64; in float32 1 + ε² rounds to 1 and the norm would be exactly 1."""
+    delta = np.array([[1.0, 1e-4], [3.0, 4.0]], np.float32)
+    extremeness = expression_extremeness(delta)
+    assert extremeness[0] - 1 == pytest.approx(4.99999975e-9, rel=1e-6)
+    assert extremeness[1] == 5.0

@@ -120,3 +120,24 @@ def test_pose_report_bins_include_their_lower_edge_and_report_each_bins_error():
     assert report["by_abs_yaw"]["15-30"]["pose_error_deg"] == pytest.approx(3.0)  # (2 + 4) / 2
     assert report["pose_error_deg"] == pytest.approx(15.0 / 4)
     assert report["pose_error_median_deg"] == pytest.approx(3.0)  # the median of 1, 2, 4, 8
+
+
+def test_euler_angles_of_float32_omegas_are_computed_in_float64():
+    """The 3D subnet's ω is float32. ω = (0, 0.5, 0) (exact in float32) is a pure yaw of 0.5 rad =
+    28.64788975654116°, recovered in float64 to ~1e-14°; a float32 Rodrigues and arctan2 would be off by the
+    float32 spacing at 28.6° (~1e-6°). ω = (0.25, 0, 0) is a pure pitch of 0.25 rad = 14.32394487827058°."""
+    omega = np.array([[0.0, 0.5, 0.0], [0.25, 0.0, 0.0]], np.float32)
+    euler = omega_to_euler_degrees(omega)
+    np.testing.assert_allclose(
+        euler, [[28.64788975654116, 0, 0], [0, 14.32394487827058, 0]], rtol=0, atol=1e-9
+    )
+
+
+def test_coefficients_that_vary_by_less_than_one_still_have_a_correlation():
+    """δ coefficients are small: a spread of 1 or less is a spread. "a": true = 0.1 + 0.2 · predicted
+    (predicted spread exactly 1, true 0.2) → r = 1; "b": true = 0.5 − 2.5 · predicted (spreads 0.2 and 0.5)
+    → r = −1."""
+    predicted = np.array([[0.0, 0.3], [0.5, 0.2], [1.0, 0.1]])
+    true = np.array([[0.1, -0.25], [0.2, 0.0], [0.3, 0.25]])
+    correlations = expression_correlations(predicted, true, ["a", "b"])
+    assert correlations == pytest.approx({"a": 1.0, "b": -1.0})

@@ -282,3 +282,35 @@ def test_shapiro_wilk_subsample_is_seed_0_without_replacement():
     assert 0.05 < result.p_value < 0.95
     assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
     assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def test_paired_errors_given_as_lists_with_none_drop_the_missing_pairs():
+    # None is a missing error like NaN: pairs 2 and 3 go, differences 1 and 2 remain → t = 3 (as above)
+    result = compare_paired([1.0, None, 3.0, 5.0], [2.0, 4.0, None, 7.0])
+    assert (result.n_a, result.n_b) == (2, 2)
+    assert result.mean_difference == pytest.approx(1.5)
+    assert result.statistic == pytest.approx(3.0)
+
+
+def test_paired_nearly_constant_differences_keep_scipy_precision_warnings_quiet():
+    import warnings
+
+    # differences 1 or 1 + 2⁻⁵²: scipy's moments warn of catastrophic cancellation (a RuntimeWarning)
+    b = np.array([1.0, 1.0 + 2**-52, 1.0, 1.0, 1.0 + 2**-52])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = compare_paired(np.zeros(5), b)
+    assert result.test == "paired t" and result.mean_difference == pytest.approx(1.0)
+    assert result.p_value < 1e-10
+    # Wilcoxon, exact: all 5 differences positive, two-sided p = 2 / 2⁵
+    assert result.alternative_p_value == pytest.approx(0.0625)
+
+
+def test_shapiro_wilk_tests_a_sample_of_exactly_the_maximum_size_as_it_is():
+    from scipy import stats
+
+    x = np.random.default_rng(5).standard_normal(5000)
+    expected = stats.shapiro(x)  # no subsample at n = SHAPIRO_MAX_N: the very same numbers
+    result = shapiro_wilk(x)
+    assert result.n == 5000
+    assert (result.statistic, result.p_value) == (expected.statistic, expected.pvalue)

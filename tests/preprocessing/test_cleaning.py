@@ -115,6 +115,13 @@ def test_page_kinds_other_than_article_are_dropped_and_unparsable_attributes_kep
     assert len(kept) == 6 and sum(report["dropped"].values()) == 0
 
 
+def test_missing_and_non_object_attributes_are_articles_not_a_crash():
+    # NaN is what a join leaves where one reader has no attributes column; "[1]" and "7" are JSON, not objects
+    table = faces(n=4, age=np.array([20.0, 30.0, 40.0, 50.0]), attributes=[np.nan, "[1]", "7", None])
+    kept, report = clean_faces(table, _plain())
+    assert len(kept) == 4 and report["dropped"]["non_article_page"] == 0
+
+
 def test_report_counts_per_dataset_and_records_the_configuration():
     table = faces(n=5, age=np.array([20.0, 21.0, 90.0, 22.0, 95.0]), dataset=["wiki"] * 3 + ["imdb"] * 2)
     table["status"] = ["ok", "unreadable: 001.jpg: truncated", "ok", "ok", "ok"]
@@ -157,3 +164,17 @@ def test_detection_rates_count_readable_faces_only_and_a_missing_flag_as_missed(
     )
     rates = detection_rates(table)
     assert rates == {"imdb": 2 / 3, "wiki": 0.5}
+
+
+def test_report_keeps_at_most_20_examples_of_duplicates_and_unreadable_images():
+    # rows 0..41: 21 pairs of byte-identical images (same age); rows 42..62: 21 unreadable images
+    n = 63
+    sha = [f"d{i // 2}" for i in range(42)] + [f"u{i}" for i in range(21)]
+    ages = np.array([float(i // 2) for i in range(42)] + [50.0] * 21)
+    table = faces(n=n, age=ages, sha256=sha)
+    statuses = ["ok"] * 42 + [f"unreadable: {i:03d}.jpg: empty file" for i in range(42, n)]
+    table["status"] = statuses
+    kept, report = clean_faces(table, _plain())
+    assert report["dropped"]["duplicate"] == 21 and report["dropped"]["unreadable"] == 21 and len(kept) == 21
+    assert report["duplicate_groups"] == 21 and len(report["duplicate_examples"]) == 20
+    assert report["unreadable_examples"] == statuses[42:62]

@@ -1,7 +1,14 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from agelab.preprocessing.splitting import SplitConfig, _stratified_take, histogram_distance, split_faces
+from agelab.preprocessing.splitting import (
+    SplitConfig,
+    _stratified_take,
+    assign_age_groups,
+    histogram_distance,
+    split_faces,
+)
 
 
 def test_test_split_follows_every_age_label():
@@ -73,3 +80,37 @@ def test_split_report_describes_the_returned_frame():
 def test_an_empty_frame_splits_into_nothing():
     frame, report = split_faces(pd.DataFrame({"age": np.zeros(0)}), SplitConfig())
     assert len(frame) == 0 and report["age_group_bounds"] == [] and report["age_group_counts"] == {}
+
+
+def test_assign_age_groups_puts_a_face_on_a_bound_in_the_upper_group():
+    bounds = [20.0, 40.0]
+    groups = assign_age_groups(np.array([19.9, 20.0, 20.1, 39.99, 40.0, 70.0]), bounds)
+    assert groups.tolist() == [0, 1, 1, 1, 2, 2]
+
+
+def test_stratified_take_without_spare_places_draws_one_choice_per_label():
+    # 2 × label 1 and 2 × label 2 at 50 %: quotas 1 and 1 are whole, short = 0, so no tie-break draw;
+    # the seeded generator picks one member of each label in turn
+    labels = np.array([1, 1, 2, 2])
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        expected = np.zeros(4, dtype=bool)
+        expected[rng.choice([0, 1], size=1, replace=False)] = True
+        expected[rng.choice([2, 3], size=1, replace=False)] = True
+        assert _stratified_take(labels, 0.5, np.random.default_rng(seed)).tolist() == expected.tolist()
+
+
+def test_split_report_compares_against_the_training_part_only():
+    # four faces aged 10, one aged 50; test 20 %: quotas 0.8 and 0.2 → the spare place goes to age 10;
+    # val 25 % of the other four (quotas 0.75, 0.25) → again age 10. Train: 10, 10, 50.
+    frame, report = split_faces(pd.DataFrame({"age": [10.0, 10.0, 50.0, 10.0, 10.0]}), SplitConfig(0.2, 0.25))
+    assert report["counts"] == {"train": 3, "val": 1, "test": 1}
+    assert frame.loc[frame["split"] != "train", "age"].tolist() == [10.0, 10.0]
+    # histograms [1 at 10] against [2/3 at 10, 1/3 at 50]: TV = (1/3 + 1/3) / 2, and the ECDFs differ by 1/3
+    for name in ("test_vs_train", "val_vs_train"):
+        assert report[name]["total_variation"] == pytest.approx(1 / 3)
+        assert report[name]["ks_statistic"] == pytest.approx(1 / 3)
+    assert report["mean_age"] == pytest.approx({"train": 70 / 3, "val": 10.0, "test": 10.0})
+    # quintile bounds of 10, 10, 10, 10, 50: 10, 10, 10 and 10 + 0.2 × 40; age 10 sits on a bound → group 3
+    assert report["age_group_bounds"] == pytest.approx([10.0, 10.0, 10.0, 18.0])
+    assert report["age_group_counts"] == {3: 4, 4: 1}

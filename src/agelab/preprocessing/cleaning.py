@@ -48,11 +48,16 @@ class CleaningConfig:
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
 
 
-def _page_kind(attributes: str) -> str:
+def _page_kind(attributes: object) -> str:
+    """The ``page_kind`` of a face's JSON ``attributes``; "article" where it is missing, empty (NaN after a
+    join), not JSON or not an object."""
+    if not isinstance(attributes, str) or not attributes:
+        return "article"
     try:
-        return json.loads(attributes).get("page_kind", "article") if attributes else "article"
+        parsed = json.loads(attributes)
     except json.JSONDecodeError:
         return "article"
+    return parsed.get("page_kind", "article") if isinstance(parsed, dict) else "article"
 
 
 def clean_faces(faces: pd.DataFrame, config: CleaningConfig) -> tuple[pd.DataFrame, dict]:
