@@ -284,3 +284,14 @@ def test_the_smallest_box_side_of_the_augmentation_is_the_one_applied():
         len(augment_geometry(face, Augmentation(**shifted, min_box_size=4.0), np.random.default_rng(0)).boxes)
         == 0
     )
+
+
+def test_warping_interpolates_bilinearly_between_neighbouring_pixels():
+    # columns 0, 80, 160, 240 moved half a pixel right: output pixel j's centre j + 0.5 comes from the input
+    # point j, the edge between input pixels j − 1 and j, so bilinear gives their mean 80 j − 40 (pixel 0:
+    # the black outside and a 0 pixel → 0); nearest-neighbour would copy a pixel (0, 80, 160, 240)
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[:] = np.array([0, 80, 160, 240], np.uint8)[None, :, None]
+    warped = warp_image(image, np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]]), 4)
+    expected = np.broadcast_to(np.array([0, 40, 120, 200])[None, :, None], (4, 4, 3))
+    np.testing.assert_array_equal(warped, expected)

@@ -53,3 +53,21 @@ def test_match_to_truth_skips_padding_rows_and_images_without_faces():
     assert index.tolist() == [[0]] and keep.tolist() == [[False]]
     _, keep = match_to_truth(predicted[1:], truth[1:], mask[1:], 0.8 - 1e-6)
     assert keep.tolist() == [[True]]
+
+
+def test_box_areas_of_float32_boxes_are_exact_float64():
+    # 4097 × 4099 = 16 793 603 is odd and above 2^24, so float32 (spacing 2 there) cannot hold it and
+    # would round it to 16 793 604; a detector's float32 boxes are measured in float64
+    areas = box_areas(np.array([[0, 0, 4097, 4099], [1, 1, 2, 2]], np.float32))
+    assert areas.dtype == np.float64 and areas.tolist() == [16793603.0, 1.0]
+    assert box_areas(np.array([[0, 0, 3, 2]])).dtype == np.float64  # integer boxes too: area 6.0
+
+
+def test_match_to_truth_returns_its_results_on_the_predicted_boxes_device():
+    # the meta device stands in for a GPU (it carries shapes and devices, no values): the index and flag
+    # tensors are created where the boxes live, for an image without faces as for one with a face
+    predicted = torch.zeros(2, 3, 4, device="meta")
+    truth = torch.zeros(2, 1, 4, device="meta")
+    index, keep = match_to_truth(predicted, truth, torch.tensor([[0.0], [1.0]]), 0.5)
+    assert index.device.type == "meta" and keep.device.type == "meta"
+    assert index.shape == (2, 3) and index.dtype == torch.long and keep.dtype == torch.bool

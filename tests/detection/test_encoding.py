@@ -197,3 +197,18 @@ def test_size_and_offset_targets_are_float32():
     assert targets.size.dtype == np.float32 and targets.offset.dtype == np.float32
     tensors = targets.as_tensors()
     assert tensors["size"].dtype == torch.float32 and tensors["offset"].dtype == torch.float32
+
+
+def test_boxes_of_equal_area_keep_their_input_order():
+    # 20 squares side by side, box i at x = 3i cells: sides 3 (i = 2, 8), 1 (i = 5), 2 (all others).
+    # Largest first, ties in input order: 2, 8, then 0, 1, 3, 4, 6, 7, 9, ..., 19, then 5. A side-3 or
+    # side-2 square's centre (3i + 1.5 or 3i + 1, 1.5 or 1) is in cell (3i + 1, 1), the side-1's in (3i, 0)
+    sides = [2] * 20
+    sides[2] = sides[8] = 3
+    sides[5] = 1
+    boxes = np.array([[4.0 * 3 * i, 0.0, 4.0 * (3 * i + s), 4.0 * s] for i, s in enumerate(sides)])
+    targets = encode_boxes(boxes, (64, 64), max_objects=20)
+    order = [2, 8, 0, 1, 3, 4, 6, 7, *range(9, 20), 5]
+    expected = [1 * 64 + 3 * i + 1 for i in order[:-1]] + [0 * 64 + 3 * 5]
+    np.testing.assert_array_equal(targets.index, expected)
+    np.testing.assert_allclose(targets.size[:, 0], [3, 3] + [2] * 17 + [1])

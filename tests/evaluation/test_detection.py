@@ -241,3 +241,17 @@ def test_equal_scores_are_ranked_in_input_order():
     np.testing.assert_allclose(precision, found / np.arange(1, 17))
     np.testing.assert_allclose(recall, found / 8)
     assert faces == 8
+
+
+def test_float32_boxes_are_matched_in_float64():
+    # the detector's float32 boxes: (0, 0, 4097, 4099) in (0, 0, 8194, 4099) has IoU exactly 1/2
+    # (4097·4099 / 8194·4099), a match. float32 would round the odd areas 16 793 603 and 33 587 206 (above
+    # 2^24, spacing 2 and 4) up to 16 793 604 and 33 587 208 and put the IoU just below 0.5
+    image = ImageDetections(
+        np.array([[0, 0, 4097, 4099]], np.float32),
+        np.array([0.9], np.float32),
+        np.array([[0, 0, 8194, 4099]], np.float32),
+    )
+    assert average_precision([image]) == pytest.approx(
+        {"ap": 1.0, "recall": 1.0, "faces": 1, "detections": 1, "ignored_detections": 0}
+    )
