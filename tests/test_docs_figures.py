@@ -37,7 +37,8 @@ def test_missing_artefacts_are_made_by_their_runs_then_copied(tmp_path):
                 Image.fromarray(pixels).save(cwd / figure.source)
 
     make_figures.regenerate(tmp_path, runner=runner)
-    assert sorted(map(tuple, ran)) == [("run", "--pipelines=compare"), ("run", "--pipelines=data")]  # once each
+    # once each
+    assert sorted(map(tuple, ran)) == [("run", "--pipelines=compare"), ("run", "--pipelines=data")]
     for figure in make_figures.FIGURES:
         with Image.open(tmp_path / "docs" / "images" / figure.name) as image:
             assert image.size == (30, 20)

@@ -228,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--survivors", type=Path, help="also write every surviving mutant to this Markdown file"
     )
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="then run the survivors again (mutmut keeps a mutant's result until its function changes)",
+    )
     parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the total score is lower")
     args = parser.parse_args(argv)
 
@@ -246,7 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("PYTHONPATH", None)  # mutmut puts its mutated copy, mutants/src, first on the path itself
         mutmut = Path(sys.executable).with_name("mutmut")
         start = time.monotonic()
-        subprocess.run([str(mutmut), "run", "--max-children", str(args.max_children)], env=env, check=False)
+        run = [str(mutmut), "run", "--max-children", str(args.max_children)]
+        subprocess.run(run, env=env, check=False)  # every mutant without a result (new or changed functions)
+        if args.rerun_survivors:  # a new test may kill them: mutmut keeps a mutant's result otherwise
+            left = [
+                f"agelab.{r['module'][:-3].replace('/', '.')}.{r['mutant'].replace('.', 'ǁ')}"
+                for r in survivors(ROOT / "mutants", {})
+            ]
+            subprocess.run([*run, *left], env=env, check=False)
         print(f"\nmutmut run: {(time.monotonic() - start) / 60:.1f} min")
 
     counts = module_counts(ROOT / "mutants")

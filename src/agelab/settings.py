@@ -16,7 +16,7 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {"env": lambda name, default=None: os.environ.get(name, default)},
 }
 
-# omegaconf 2.4 deprecates register_new_resolver(), which Kedro's OmegaConfigLoader and kedro-mlflow still call
+# omegaconf 2.4 deprecates register_new_resolver(), which Kedro's OmegaConfigLoader and kedro-mlflow call
 # (kedro/config/omegaconf_config.py, kedro_mlflow/framework/hooks/mlflow_hook.py): a block per resolver on
 # every run that nobody but those projects can act on. Dropped until they move to register_resolver().
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)

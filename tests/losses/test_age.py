@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from agelab.losses.age import age_distance_loss, expected_age
+from agelab.losses.age import age_classes, age_distance_loss, expected_age
 
 
 def test_expectation_eq10():
@@ -54,3 +54,18 @@ def test_out_of_range_labels_take_the_end_classes_exactly_and_lambda_defaults_to
 def test_expectation_is_per_face_over_the_class_axis():
     logits = torch.tensor([[0.0, 0.0, -1e4], [-1e4, 0.0, 0.0]])  # 10.5 and 11.5 over classes 10, 11, 12
     assert expected_age(logits, 10).tolist() == pytest.approx([10.5, 11.5])
+
+
+def test_expectation_is_over_the_last_axis_for_one_face_and_for_a_grid_of_faces():
+    single = torch.tensor([0.0, 0.0, -1e4])  # one face, no batch axis: 10.5 over classes 10, 11, 12
+    assert expected_age(single, 10).item() == pytest.approx(10.5)
+    grid = torch.full((2, 2, 3), -1e4)  # (images, faces, classes): one class each, 10, 11, 12 and 10/12
+    grid[0, 0, 0] = grid[0, 1, 1] = grid[1, 0, 2] = 0.0
+    grid[1, 1, 0] = grid[1, 1, 2] = 0.0
+    assert expected_age(grid, 10).flatten().tolist() == pytest.approx([10.0, 11.0, 12.0, 11.0])
+
+
+def test_age_classes_are_float_ages_on_the_device_of_the_reference_tensor():
+    assert age_classes(3, 20, torch.zeros(1)).tolist() == [20.0, 21.0, 22.0]
+    on_meta = age_classes(3, 20, torch.zeros(1, device="meta"))
+    assert on_meta.device.type == "meta" and on_meta.dtype == torch.float32 and on_meta.shape == (3,)

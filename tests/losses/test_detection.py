@@ -85,3 +85,12 @@ def test_centernet_loss_weighs_size_by_0_1_and_offset_by_1_by_default():
     assert total.item() == pytest.approx(heat + 0.1 * size_l1 + 1.0 * offset_l1, rel=1e-5)
     total, _ = centernet_loss(output, targets, lambda_size=1.0, lambda_offset=2.0)
     assert total.item() == pytest.approx(heat + size_l1 + 2 * offset_l1, rel=1e-5)
+
+
+def test_focal_loss_clamps_a_confident_missed_face_centre_to_1e_4_from_below():
+    # sigmoid(−50) ≈ 2e-22 is clamped up to 1e-4: the missed centre costs −log(1e-4)·(1 − 1e-4)² ≈ 9.21
+    # (unclamped it would cost about 50); the background cell at −50 costs −log(1 − 1e-4)·(1e-4)²
+    logits = torch.tensor([-50.0, -50.0]).view(1, 1, 1, 2)
+    target = torch.tensor([1.0, 0.0]).view(1, 1, 1, 2)
+    expected = -(math.log(1e-4) * (1 - 1e-4) ** 2 + math.log(1 - 1e-4) * 1e-8)
+    assert focal_loss(logits, target).item() == pytest.approx(expected, rel=1e-4)

@@ -194,3 +194,9 @@ def test_target_ages_are_clamped_to_the_range_of_the_age_logits():
     expected = (7.28 + 0.5 * 2 * 4 + 0.25 * math.log(5) * 4) / 4  # 2.82 + ln 5 / 4 = 3.222359
     assert parts["faces_with_age"] == 4
     assert parts["age"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_mean_variance_terms_keep_the_age_classes_on_the_device_of_the_logits():
+    # on the meta device (shapes only, no data) a class vector left on the CPU could not meet the logits
+    mean, variance = mean_variance_terms(torch.zeros(2, 101, device="meta"), torch.zeros(2, device="meta"))
+    assert mean.device.type == variance.device.type == "meta" and mean.shape == variance.shape == (2,)

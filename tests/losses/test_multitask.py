@@ -45,3 +45,31 @@ def test_w_outside_the_unit_interval_is_refused():
     fit, *_ = _batch()
     with pytest.raises(ValueError, match=r"w = 1\.5"):
         MultiTaskObjective(fit, w=1.5, min_age=0, lambda_dist=0.2)
+
+
+@pytest.mark.parametrize("w", [0.0, 1.0])
+def test_w_at_either_end_of_the_unit_interval_is_accepted_and_keeps_one_term(w):
+    fit, z, logits, targets = _batch()
+    l_fit = float(fit(z, targets))
+    l_dist = float(age_distance_loss(logits, targets["age"], 0, 0.2))
+    objective = MultiTaskObjective(fit, w=w, min_age=0, lambda_dist=0.2)
+    # w = 0 is the fit alone, w = 1 the age loss alone
+    assert float(objective((logits, z), targets)) == pytest.approx(l_dist if w else l_fit, rel=1e-5)
+
+
+def test_lambda_dist_reaches_the_age_loss_and_dist_is_a_face_weighted_running_mean_reset_on_take():
+    fit, z, logits, targets = _batch()
+    one = {key: value[:1] for key, value in targets.items()}
+    l_fit = float(fit(z, targets))
+    fit.take_running_means()
+    both = float(age_distance_loss(logits, targets["age"], 0, 1.0))  # λ_dist = 1, not the default 0.2
+    first = float(age_distance_loss(logits[:1], one["age"], 0, 1.0))
+    assert abs(both - float(age_distance_loss(logits, targets["age"], 0, 0.2))) > 0.1
+    objective = MultiTaskObjective(fit, w=None, min_age=0, lambda_dist=1.0)
+    assert float(objective((logits, z), targets)) == pytest.approx(l_fit + both, rel=1e-5)
+    objective((logits[:1], z[:1]), one)
+    # two faces at `both`, then one face at `first`: (2·both + first) / 3
+    assert objective.take_running_means()["dist"] == pytest.approx((2 * both + first) / 3, rel=1e-5)
+    assert objective.take_running_means()["dist"] == 0.0  # nothing since the last take
+    objective((logits[:1], z[:1]), one)
+    assert objective.take_running_means()["dist"] == pytest.approx(first, rel=1e-5)  # one face: / 1

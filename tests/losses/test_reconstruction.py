@@ -260,3 +260,19 @@ def test_fit_objective_moves_its_model_to_the_codes_device_once_and_never_copies
     assert moved.mean_shape.device.type == "meta" and moved.triangles.device.type == "meta"
     objective.project_landmarks(z.to("meta"))
     assert objective.model is moved
+
+
+def test_sampling_builds_its_scale_on_the_pixels_device():
+    """The meta device (shapes only) stands in for a GPU: a scale left on the CPU could not meet it."""
+    sampled = sample_image(torch.zeros(2, 3, 4, 5, device="meta"), torch.zeros(2, 7, 2, device="meta"))
+    assert sampled.device.type == "meta" and sampled.shape == (2, 7, 3)
+
+
+def test_sampling_states_align_corners_so_grid_sample_does_not_warn_on_every_batch():
+    import warnings
+
+    image = torch.arange(12.0).view(1, 1, 3, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # grid_sample warns when align_corners is left to its default
+        values = sample_image(image, torch.tensor([[[1.5, 1.5]]]))
+    assert values.item() == 5.0  # the centre of pixel (row 1, column 1)

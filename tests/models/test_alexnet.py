@@ -123,3 +123,11 @@ def test_loading_refuses_a_file_that_pickles_arbitrary_objects(tmp_path):
     torch.save({"features.0.weight": Fraction(1, 3)}, path)
     with pytest.raises(pickle.UnpicklingError):
         load_alexnet_weights(AlexNetBackbone(), path)
+
+
+def test_age_std_builds_its_ages_on_the_device_of_the_logits():
+    """The meta device (shapes only) stands in for a GPU: ages left on the CPU could not meet the logits."""
+    from agelab.models.alexnet import age_std
+
+    spread = age_std(torch.zeros(2, 81, device="meta"), 0)
+    assert spread.device.type == "meta" and spread.shape == (2,)

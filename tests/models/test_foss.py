@@ -224,3 +224,30 @@ def test_age_logits_depend_on_the_intermediate_feature_unless_it_is_switched_off
     with torch.no_grad():
         out = plain(torch.rand(1, 3, 64, 64), k=2)
     assert out.age_logits.shape == (1, 2, 101) and out.gender_logits.shape == (1, 2, 2)
+
+
+def test_estimate_keeps_the_batch_index_of_its_regions_on_the_device_of_the_boxes():
+    """The meta device (shapes only) stands in for a GPU: a batch index left on the CPU could not be joined
+    to the boxes' regions."""
+    model = FossNet(**SMALL).eval().to("meta")
+    images = torch.zeros(2, 3, 64, 64, device="meta")
+    boxes = torch.zeros(2, 3, 4, device="meta")
+    age, gender = model.estimate(images, boxes, torch.zeros(2, 16, 16, 16, device="meta"), 0.5)
+    assert age.device.type == gender.device.type == "meta"
+    assert age.shape == (2, 3, 101) and gender.shape == (2, 3, 2)
+
+
+def test_estimate_casts_the_float32_boxes_of_decode_boxes_to_the_images_and_features_dtype():
+    """decode_boxes always returns float32 boxes; a float64 model on float64 images still crops and samples
+    (roi_align needs its regions in the dtype of what it samples) and agrees with the float32 model."""
+    torch.manual_seed(0)
+    model = FossNet(**SMALL).eval()
+    images, feature = torch.rand(1, 3, 64, 64), torch.rand(1, 16, 16, 16)
+    boxes = torch.tensor([[[10.0, 10.0, 40.0, 50.0], [20.0, 5.0, 60.0, 30.0]]])  # float32, as decoded
+    with torch.no_grad():
+        age32, gender32 = model.estimate(images, boxes, feature, 0.25)
+        model.double()
+        age64, gender64 = model.estimate(images.double(), boxes, feature.double(), 0.25)
+    assert age64.dtype == gender64.dtype == torch.float64
+    torch.testing.assert_close(age64.float(), age32, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(gender64.float(), gender32, atol=1e-4, rtol=1e-4)
