@@ -41,9 +41,7 @@ class ResultsFile:
             self.replaced_partial = True  # an interrupted run's rows, not asked for: started afresh
         self.output.parent.mkdir(parents=True, exist_ok=True)
         header = ",".join(self.columns) + "\n"
-        tmp = self.partial.with_name(self.partial.name + ".tmp")
-        tmp.write_text(header + kept)
-        os.replace(tmp, self.partial)
+        atomic_write_text(self.partial, header + kept)
         self.done: set[str] = (
             set(pd.read_csv(io.StringIO(header + kept))["file"].astype(str)) if kept else set()
         )

@@ -308,24 +308,32 @@ def test_a_colour_mean_of_2_counts_as_0_255(tmp_path):
     assert float(model.mean_reflectance.max()) == pytest.approx(2.0 / 255)
 
 
-def test_a_three_point_mesh_stored_as_3_by_3_is_read_as_statismo_points_by_coordinate(tmp_path):
-    """With N = 3 the points dataset is (3, 3) either way: it is taken as statismo's (3, N) layout."""
-    points = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 50.0]])  # rows are points
+def _load_tiny_mesh(tmp_path, points: np.ndarray, stored_points: np.ndarray, cells: np.ndarray):
+    """Write a one-component statismo file of ``points`` (mean shape; the points dataset as ``stored_points``,
+    the cells as ``cells``) and load it."""
     rng = np.random.default_rng(1)
+    n = len(points)
     with h5py.File(tmp_path / "bfm.h5", "w") as f:
         for group, mean in (
             ("shape", points),
-            ("expression", np.zeros((3, 3))),
-            ("color", np.full((3, 3), 0.5)),
+            ("expression", np.zeros((n, 3))),
+            ("color", np.full((n, 3), 0.5)),
         ):
             f[f"{group}/model/mean"] = mean.ravel()
-            f[f"{group}/model/pcaBasis"] = rng.normal(size=(9, 1))
+            f[f"{group}/model/pcaBasis"] = rng.normal(size=(3 * n, 1))
             f[f"{group}/model/pcaVariance"] = np.array([1.0])
-        f["shape/representer/points"] = points.T  # row k holds coordinate k of every point
-        f["shape/representer/cells"] = np.array([[0], [1], [2]])
+        f["shape/representer/points"] = stored_points
+        f["shape/representer/cells"] = cells
     landmarks = tmp_path / "lm.txt"
     landmarks.write_text("0\n" * 48)
-    model = load_bfm2017(tmp_path / "bfm.h5", landmarks, n_identity=1, n_expression=1, n_reflectance=1)
+    return load_bfm2017(tmp_path / "bfm.h5", landmarks, n_identity=1, n_expression=1, n_reflectance=1)
+
+
+def test_a_three_point_mesh_stored_as_3_by_3_is_read_as_statismo_points_by_coordinate(tmp_path):
+    """With N = 3 the points dataset is (3, 3) either way: it is taken as statismo's (3, N) layout."""
+    points = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 50.0]])  # rows are points
+    # row k of the stored dataset holds coordinate k of every point
+    model = _load_tiny_mesh(tmp_path, points, points.T, np.array([[0], [1], [2]]))
     np.testing.assert_allclose(model.mean_shape.numpy(), points)
     assert model.triangles.tolist() == [[0, 1, 2]]
 
@@ -333,21 +341,7 @@ def test_a_three_point_mesh_stored_as_3_by_3_is_read_as_statismo_points_by_coord
 def test_a_four_point_mesh_stored_row_major_has_four_points(tmp_path):
     """A (4, 3) points dataset is 4 points of 3 coordinates (row-major), not 3 points of 4."""
     points = np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 0.0], [100.0, 100.0, 0.0]])
-    rng = np.random.default_rng(1)
-    with h5py.File(tmp_path / "bfm.h5", "w") as f:
-        for group, mean in (
-            ("shape", points),
-            ("expression", np.zeros((4, 3))),
-            ("color", np.full((4, 3), 0.5)),
-        ):
-            f[f"{group}/model/mean"] = mean.ravel()
-            f[f"{group}/model/pcaBasis"] = rng.normal(size=(12, 1))
-            f[f"{group}/model/pcaVariance"] = np.array([1.0])
-        f["shape/representer/points"] = points  # (4, 3): one row per point
-        f["shape/representer/cells"] = np.array([[0, 1, 2], [1, 3, 2]])
-    landmarks = tmp_path / "lm.txt"
-    landmarks.write_text("0\n" * 48)
-    model = load_bfm2017(tmp_path / "bfm.h5", landmarks, n_identity=1, n_expression=1, n_reflectance=1)
+    model = _load_tiny_mesh(tmp_path, points, points, np.array([[0, 1, 2], [1, 3, 2]]))  # one row per point
     assert model.n_vertices == 4
     np.testing.assert_allclose(model.mean_shape.numpy(), points)
     assert model.triangles.tolist() == [[0, 1, 2], [1, 3, 2]]
