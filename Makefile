@@ -22,9 +22,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/kedro run --pipelines=sps
 
-## make test: install, then the whole test suite
+## make test: install, then the whole test suite on TEST_WORKERS pytest-xdist workers (a test module stays on
+## one worker, so its module fixtures are built once); TEST_WORKERS=0 runs it in this one process
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 ## make mutation: mutation testing of the math modules against their own fast tests, a score per module
 ## (docs/testing.md; about 45 min on 2 cores, results cached in mutants/; not part of make test)

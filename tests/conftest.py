@@ -15,6 +15,14 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# make test runs the suite on pytest-xdist workers (one per core): each worker and the subprocesses it starts
+# get an equal share of the cores, set before torch is imported (torch's default, one thread per core in
+# every worker, oversubscribes the machine and runs several times slower)
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    os.environ["MKL_NUM_THREADS"] = str(_threads)
+
 # MLflow notes at import that kedro-mlflow's pipeline model has no type hints, under a warning filter of its
 # own that pytest's cannot override: import it once here with the note recorded and dropped (settings.py drops
 # it from the console)
@@ -122,3 +130,23 @@ def copy_project(tmp_path: Path, *extra: str) -> Path:
     for folder in ("src", *extra):
         shutil.copytree(PROJECT_ROOT / folder, project / folder)
     return project
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_state_does_not_leak_between_tests():
+    """MLflow keeps the active run, experiment and tracking URI in process globals, and ``set_experiment``
+    also exports ``MLFLOW_EXPERIMENT_ID`` to every subprocess started later: reset them after each test, so a
+    test never depends on which tests ran before it in the same (xdist worker) process."""
+    yield
+    import sys
+
+    if "mlflow" not in sys.modules:
+        return
+    import mlflow
+    import mlflow.tracking.fluent
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.tracking.fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    mlflow.set_tracking_uri(None)

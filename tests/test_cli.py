@@ -97,6 +97,7 @@ def test_model_from_an_mlflow_run(bundle_path, photos, tmp_path):
     from agelab.datasets import MlflowModelDataset
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("predict-from-a-run")  # not an experiment id an earlier test left active
     bundle = ModelBundle.load(bundle_path)
     with mlflow.start_run() as run:
         MlflowModelDataset().save(bundle)
