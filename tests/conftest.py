@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -25,9 +26,14 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
 
 # MLflow notes at import that kedro-mlflow's pipeline model has no type hints, under a warning filter of its
 # own that pytest's cannot override: import it once here with the note recorded and dropped (settings.py drops
-# it from the console)
-with warnings.catch_warnings(record=True):
-    import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: F401
+# it from the console). Importing Kedro also routes warnings into its logging and logs which logging file it
+# uses: an xdist worker's console is not captured while conftest loads, so both are silenced for the import.
+logging.disable(logging.WARNING)
+try:
+    with warnings.catch_warnings(record=True):
+        import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: F401
+finally:
+    logging.disable(logging.NOTSET)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTKFACE_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "utkface" / "UTKFace"
