@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agelab.readers.clap2016 import read_clap2016
+from agelab.readers.fgnet import read_fgnet
 from agelab.readers.filename_labels import read_agedb, read_utkface
 from agelab.readers.images_of_groups import EyeBoxGeometry, read_images_of_groups
 from agelab.readers.imdb_wiki import read_imdb_wiki
@@ -32,6 +33,7 @@ READERS: dict[str, Callable[..., ReadResult]] = {
     "agedb": read_agedb,
     "clap2016": read_clap2016,
     "megaage_asian": read_megaage_asian,
+    "fgnet": read_fgnet,
     "wider_face": read_wider_face,
     "images_of_groups": read_images_of_groups,
     "synthetic": read_synthetic,

@@ -20,7 +20,7 @@ import pandas as pd
 #: Column name -> meaning. The order is the column order of every face index.
 FACE_INDEX_COLUMNS: dict[str, str] = {
     "image_path": "absolute path of the image file",
-    "dataset": "reader name (wiki, imdb, utkface, agedb, clap2016, megaage_asian, wider_face, "
+    "dataset": "reader name (wiki, imdb, utkface, agedb, clap2016, megaage_asian, fgnet, wider_face, "
     "images_of_groups, synthetic)",
     "subject_id": "identity within the dataset where it has one, else empty",
     "face_in_image": "0-based index of the face within its image",

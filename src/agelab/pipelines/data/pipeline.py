@@ -12,6 +12,7 @@ RAW_DATASETS = (
     "agedb",
     "clap2016",
     "megaage_asian",
+    "fgnet",
     "wider_face",
     "images_of_groups",
 )
