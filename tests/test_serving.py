@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,12 @@ def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_j
             f"{base}/invocations", {"dataframe_split": {"columns": ["photo"], "data": [[encoded]]}}
         )
         assert status == 400 and "missing inputs ['image']" in body, body  # MLflow's schema check
+        # concurrent requests run on the server's threads (a shared dlib detector crashed it: faces/detection)
+        one = {"dataframe_split": {"columns": ["image"], "data": [[encoded]]}}
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: _post(f"{base}/invocations", one), range(12)))
+        ages = {round(a["predictions"][0]["age"], 4) for a in answers}
+        assert ages == {round(float(face["age"]), 4)}, ages
         with urllib.request.urlopen(f"{base}/ping", timeout=5) as response:
             assert response.status == 200
     finally:

@@ -41,3 +41,32 @@ def test_48_landmark_subset():
 def test_unknown_detector_is_rejected():
     with pytest.raises(ValueError, match="unknown detector"):
         detect_faces(np.zeros((32, 32, 3), np.uint8), detector="haar")
+
+
+CONCURRENT_DETECTION = """
+from concurrent.futures import ThreadPoolExecutor
+import skimage.data
+from agelab.faces.detection import detect_faces, landmarks_68
+image = skimage.data.astronaut()
+def work(k):
+    return [(tuple(d.box for d in detect_faces(image, upsample=k % 2)),
+             float(landmarks_68(image, (179, 83, 267, 171)).sum())) for _ in range(6)]
+with ThreadPoolExecutor(4) as pool:
+    results = list(pool.map(work, range(8)))
+serial = [work(k)[0] for k in range(2)]
+assert all(r == [serial[k % 2]] * 6 for k, r in enumerate(results)), results
+print("same")
+"""
+
+
+def test_detection_and_landmarks_from_many_threads_at_once():
+    """A server answers concurrent requests on threads: with one shared dlib HOG detector this crashed the
+    process (segmentation fault); each thread's results equal a serial run's. In a subprocess, so a crash
+    fails this test instead of the test process."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_DETECTION], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "same", (done.returncode, done.stderr[-2000:])

@@ -1,12 +1,13 @@
 """dlib face detection and 68-point landmarks (the paper's §4 cleaning and landmark source).
 
 Detectors: ``hog`` (dlib's frontal HOG + linear SVM, the default: fast on CPU) and ``mmod`` (dlib's CNN,
-far slower on CPU). Models load once per process.
+far slower on CPU). The shape predictor loads once per process, a detector once per thread.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,15 +43,25 @@ class Detection:
     score: float
 
 
-@functools.lru_cache(maxsize=2)
-def _detector(kind: str):
-    import dlib
+_per_thread = threading.local()
 
-    if kind == "hog":
-        return dlib.get_frontal_face_detector()
-    if kind == "mmod":
-        return dlib.cnn_face_detection_model_v1(str(model_path(MMOD_DETECTOR)))
-    raise ValueError(f"unknown detector {kind!r}: use 'hog' or 'mmod'")
+
+def _detector(kind: str):
+    """This thread's detector of ``kind``. One dlib detector object used by two threads at once crashes the
+    process (a segmentation fault in ``run``: the HOG pyramid scan keeps scratch buffers in the object), as a
+    server answering concurrent requests does, so each thread loads its own (the HOG model is a few hundred
+    kB, MMOD's 0.7 MB). The shape predictor is only read and is shared (tests/faces/test_detection.py)."""
+    detectors = _per_thread.__dict__.setdefault("detectors", {})
+    if kind not in detectors:
+        import dlib
+
+        if kind == "hog":
+            detectors[kind] = dlib.get_frontal_face_detector()
+        elif kind == "mmod":
+            detectors[kind] = dlib.cnn_face_detection_model_v1(str(model_path(MMOD_DETECTOR)))
+        else:
+            raise ValueError(f"unknown detector {kind!r}: use 'hog' or 'mmod'")
+    return detectors[kind]
 
 
 @functools.lru_cache(maxsize=1)
