@@ -54,8 +54,9 @@ def test_a_mirror_image_gives_a_rotation_not_a_reflection():
 def test_degenerate_or_mismatched_points_are_refused():
     with pytest.raises(ValueError, match="coincide"):
         similarity_transform(np.ones((3, 2)), np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="one shape"):
-        similarity_transform(np.zeros((3, 2)), np.zeros((4, 2)))
+    for source, target in (((3, 2), (4, 2)), ((4, 3), (4, 3)), ((1, 2), (1, 2)), ((2,), (2,))):
+        with pytest.raises(ValueError, match="one shape"):
+            similarity_transform(np.arange(np.prod(source)).reshape(source), np.zeros(target))
     with pytest.raises(ValueError, match=r"\(68, 2\)"):
         five_points(np.zeros((48, 2)))
 
@@ -115,3 +116,24 @@ def test_outside_the_photo_is_edge_replicated_not_black():
     landmarks = face_landmarks() * 0.4 - 30  # the face mostly above and left of the photo
     crop, _ = align_face(face, landmarks, 32)
     assert crop.shape == (32, 32, 3) and (crop == 200).all()
+
+
+def test_an_upright_face_at_crop_scale_is_cut_out_pixel_for_pixel():
+    """Landmarks on the template at 64 px, moved by whole pixels: the crop is the image's slice."""
+    photo = np.random.default_rng(2).integers(0, 255, (200, 300, 3)).astype(np.uint8)  # 300 wide, 200 high
+    for dx, dy in ((50, 70), (230, 10), (5, 130)):
+        landmarks = np.zeros((68, 2))
+        landmarks[36:42], landmarks[42:48] = TEMPLATE_FIVE[0] * 64, TEMPLATE_FIVE[1] * 64
+        landmarks[30], landmarks[48], landmarks[54] = TEMPLATE_FIVE[2:] * 64
+        crop, matrix = align_face(photo, landmarks + np.array([dx, dy]), 64)
+        np.testing.assert_allclose(matrix, [[1, 0, -dx], [0, 1, -dy]], atol=1e-9)
+        # PIL's fixed-point bilinear weights round a pixel copy by up to 1 level; a 1-px shift is off by ~85
+        np.testing.assert_allclose(crop.astype(int), photo[dy : dy + 64, dx : dx + 64], atol=1)
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(-40, 0), (40, 0), (0, -30), (0, 30), (45, 35)])
+def test_a_face_over_any_edge_of_a_wide_photo_is_filled_from_that_edge(dx, dy):
+    photo = np.full((40, 60, 3), 200, np.uint8)  # wider than high: width and height must not be mixed up
+    landmarks = face_landmarks() * 0.4 + np.array([10 + dx, dy])  # 40 px, over an edge or corner
+    crop, _ = align_face(photo, landmarks, 32)
+    assert (crop == 200).all()
