@@ -18,6 +18,7 @@ report, as for every dataset.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def read_pts(path: str | Path, n_points: int = FGNET_POINTS) -> list[list[float]
             x, y = (float(v) for v in fields)
         except ValueError:
             raise MalformedPoints(number, f"malformed landmarks: expected 'x y', got {line!r}") from None
-        if not (x == x and y == y) or abs(x) == float("inf") or abs(y) == float("inf"):
+        if not (math.isfinite(x) and math.isfinite(y)):
             raise MalformedPoints(number, f"malformed landmarks: not a finite point: {line!r}")
         points.append([x, y])
         if len(points) > n_points:
