@@ -107,11 +107,15 @@ def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
 
     from agelab.inference import ModelNotFoundError, OnnxAgePredictor
 
-    untrained_appearance_bundle(seed=1).save(tmp_path / "model.pt")
+    bundle = untrained_appearance_bundle(seed=1)
+    bundle.temperature, bundle.test_time_flip = 1.7, True  # travel in the ONNX file's metadata
+    bundle.save(tmp_path / "model.pt")
     assert (
         main(["export", "--model", str(tmp_path / "model.pt"), "--output", str(tmp_path / "model.onnx")]) == 0
     )
-    assert OnnxAgePredictor(tmp_path / "model.onnx").crop.margin == 0.2
+    exported = OnnxAgePredictor(tmp_path / "model.onnx")
+    assert exported.crop.margin == 0.2 and not exported.crop.align
+    assert exported.temperature == 1.7 and exported.test_time_flip
     Image.fromarray(skimage.data.astronaut()).save(tmp_path / "astronaut.jpg")
     tables = {}
     for suffix in ("pt", "onnx"):
@@ -132,6 +136,8 @@ def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
         tables[suffix] = pd.read_csv(output)
     assert len(tables["onnx"]) == len(tables["pt"]) == 1
     assert tables["onnx"].loc[0, "age"] == pytest.approx(tables["pt"].loc[0, "age"], abs=0.011)
+    for name in ("age_low_50", "age_high_50", "age_low_80", "age_high_80"):
+        assert abs(tables["onnx"].loc[0, name] - tables["pt"].loc[0, name]) <= 1  # whole ages; float rounding
     h = onnx.helper
     value = h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])
     identity = h.make_graph(

@@ -53,6 +53,10 @@ COLUMNS = [
     "detector_score",
     "age",
     "age_std",
+    "age_low_50",
+    "age_high_50",
+    "age_low_80",
+    "age_high_80",
     "male_probability",
     "frame",
     "time_s",
@@ -81,7 +85,12 @@ def draw_faces(image: np.ndarray, rows: list[dict]) -> Image.Image:
     for row in rows:
         box = (row["box_x0"], row["box_y0"], row["box_x1"], row["box_y1"])
         draw.rectangle(box, outline=(0, 255, 80), width=max(1, pil.width // 250))
-        draw.text((box[0], max(0, box[1] - 12)), f"{row['age']:.0f}±{row['age_std']:.0f}", fill=(0, 255, 80))
+        label = (
+            f"{row['age']:.0f} ({row['age_low_80']}-{row['age_high_80']})"
+            if row.get("age_low_80") is not None
+            else f"{row['age']:.0f}±{row['age_std']:.0f}"
+        )
+        draw.text((box[0], max(0, box[1] - 12)), label, fill=(0, 255, 80))
     return pil
 
 
@@ -115,19 +124,26 @@ def _face_rows(
         {
             "file": file,
             "face": k,
-            "box_x0": round(float(box[0]), 1),
-            "box_y0": round(float(box[1]), 1),
-            "box_x1": round(float(box[2]), 1),
-            "box_y1": round(float(box[3]), 1),
-            "detector_score": round(float(score), 3),
-            "age": round(float(age), 2),
-            "age_std": round(float(std), 2),
-            "male_probability": None if np.isnan(male) else round(float(male), 3),
+            "box_x0": round(float(f.box[0]), 1),
+            "box_y0": round(float(f.box[1]), 1),
+            "box_x1": round(float(f.box[2]), 1),
+            "box_y1": round(float(f.box[3]), 1),
+            "detector_score": round(float(f.score), 3),
+            "age": round(float(f.age), 2),
+            "age_std": round(float(f.age_std), 2),
+            **{
+                name: None if np.isnan(value) else int(value)
+                for name, value in (
+                    ("age_low_50", f.age_low_50),
+                    ("age_high_50", f.age_high_50),
+                    ("age_low_80", f.age_low_80),
+                    ("age_high_80", f.age_high_80),
+                )
+            },
+            "male_probability": None if np.isnan(f.male_probability) else round(float(f.male_probability), 3),
             **where,
         }
-        for k, (box, score, age, std, male) in enumerate(
-            (f.box, f.score, f.age, f.age_std, f.male_probability) for f in faces
-        )
+        for k, f in enumerate(faces)
     ]
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from agelab.faces.detection import detect_faces
-from agelab.inference import AgePredictor, predictor_from_bundle
+from agelab.inference import AgeEstimates, AgePredictor, predictor_from_bundle
 from agelab.models.bundle import ModelBundle
 from agelab.multi_person import estimate_faces, image_tensor
 from agelab.training.engine import resolve_device
@@ -32,13 +32,17 @@ K = TypeVar("K")
 class FaceAge:
     """One face: its box (x0, y0, x1, y1) in pixels, the detector's confidence, the expected age (Savov
     Eq. 10 / the FOSS softmax expectation), the spread of the age distribution, and P(male) (FOSS only,
-    NaN otherwise)."""
+    NaN otherwise), and the calibrated 50 % and 80 % age intervals (age models; NaN for FOSS)."""
 
     box: Box
     score: float
     age: float
     age_std: float
     male_probability: float = float("nan")
+    age_low_50: float = float("nan")
+    age_high_50: float = float("nan")
+    age_low_80: float = float("nan")
+    age_high_80: float = float("nan")
 
 
 @dataclass
@@ -131,14 +135,25 @@ class FaceAgeEstimator:
 
     def _flush(self, pending: list) -> Iterator[tuple[Any, np.ndarray | None, list[FaceAge]]]:
         crops = [c for *_, c in pending if c is not None]
-        ages, stds = np.zeros(0), np.zeros(0)
+        estimates = AgeEstimates.empty()
         if crops:
             assert self._predictor is not None
-            ages, stds = self._predictor.predict(self._predictor.normalise(torch.cat(crops)))
+            estimates = self._predictor.estimate(self._predictor.normalise(torch.cat(crops)))
+        (low_50, high_50), (low_80, high_80) = estimates.intervals[0.5], estimates.intervals[0.8]
         at = 0
         for key, image, found, _ in pending:
             faces = [
-                FaceAge(d.box, d.score, float(ages[at + k]), float(stds[at + k])) for k, d in enumerate(found)
+                FaceAge(
+                    d.box,
+                    d.score,
+                    float(estimates.age[i]),
+                    float(estimates.std[i]),
+                    age_low_50=float(low_50[i]),
+                    age_high_50=float(high_50[i]),
+                    age_low_80=float(low_80[i]),
+                    age_high_80=float(high_80[i]),
+                )
+                for i, d in enumerate(found, start=at)
             ]
             at += len(found)
             yield key, image, faces

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from agelab.faces.crops import CropSpec, crop_face
-from agelab.losses.age import expected_age
-from agelab.models.alexnet import age_std
+from agelab.faces.crops import CropSpec, face_crop
+from agelab.faces.detection import landmarks_68
+from agelab.models.age_distribution import INTERVAL_LEVELS, central_interval, softmax
 from agelab.models.bundle import ModelBundle
 from agelab.training.data import build_transform
 from agelab.training.engine import resolve_device
@@ -33,13 +33,21 @@ class AgePredictor:
     crop: CropSpec
     image_size: int
     device: torch.device
+    test_time_flip: bool = False  # average each face's and its mirror's age distributions
+    temperature: float = 1.0  # of the age intervals (fitted on the validation split at training)
     _transform: Any = field(default=None, repr=False)
 
     def crops(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> torch.Tensor:
-        """The training crop (:func:`crop_face`) of each face, (N, 3, S, S) uint8."""
+        """The training crop (:func:`face_crop`: box or aligned, as the model was trained) of each face,
+        (N, 3, S, S) uint8. Aligned crops take dlib's 68 landmarks on each box, as the data pipeline does."""
         if not boxes:
             return torch.zeros(0, 3, self.crop.size, self.crop.size, dtype=torch.uint8)
-        crops = np.stack([crop_face(image, box, self.crop)[0] for box in boxes])
+        crops = np.stack(
+            [
+                face_crop(image, box, landmarks_68(image, box) if self.crop.align else None, self.crop)[0]
+                for box in boxes
+            ]
+        )
         return torch.from_numpy(crops).permute(0, 3, 1, 2)
 
     def normalise(self, crops: torch.Tensor) -> torch.Tensor:
@@ -52,12 +60,54 @@ class AgePredictor:
         """Network input for each face: :meth:`crops` then :meth:`normalise`."""
         return self.normalise(self.crops(image, boxes))
 
+    def logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``(N, C)`` age logits of a normalised batch (CPU, float)."""
+        return self.model(inputs.to(self.device)).float().cpu()
+
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    def log_probs(self, inputs: torch.Tensor) -> np.ndarray:
+        """``(N, C)`` log-probabilities of the age classes, flip-averaged where the model says."""
+        log_probs = self.logits(inputs).log_softmax(-1)
+        if self.test_time_flip:
+            mirrored = self.logits(inputs.flip(-1)).log_softmax(-1)
+            log_probs = torch.logsumexp(torch.stack([log_probs, mirrored]), dim=0) - np.log(2.0)
+        return log_probs.numpy()
+
+    def estimate(self, inputs: torch.Tensor) -> AgeEstimates:
+        """Age (Eq. 10), spread and calibrated 50 % / 80 % intervals of each face of a normalised batch."""
         if len(inputs) == 0:
-            return np.zeros(0), np.zeros(0)
-        logits = self.model(inputs.to(self.device))
-        return expected_age(logits, self.min_age).cpu().numpy(), age_std(logits, self.min_age).cpu().numpy()
+            return AgeEstimates.empty()
+        return AgeEstimates.from_log_probs(self.log_probs(inputs), self.min_age, self.temperature)
+
+    def predict(self, inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Age (Eq. 10) and the spread of the age distribution of each face of a normalised batch."""
+        estimates = self.estimate(inputs)
+        return estimates.age, estimates.std
+
+
+@dataclass
+class AgeEstimates:
+    """Per face: the expected age, the standard deviation of the distribution, and ``intervals[level] =
+    (low, high)`` from the temperature-scaled distribution (:mod:`agelab.models.age_distribution`)."""
+
+    age: np.ndarray
+    std: np.ndarray
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def empty(cls) -> AgeEstimates:
+        nothing = np.zeros(0)
+        return cls(nothing, nothing, {level: (nothing, nothing) for level in INTERVAL_LEVELS})
+
+    @classmethod
+    def from_log_probs(cls, log_probs: np.ndarray, min_age: int, temperature: float) -> AgeEstimates:
+        probs = softmax(log_probs)
+        ages = np.arange(probs.shape[1]) + min_age
+        mean = probs @ ages
+        std = np.sqrt(np.clip(probs @ ages**2 - mean**2, 0, None))
+        tempered = softmax(log_probs, temperature)
+        intervals = {level: central_interval(tempered, min_age, level) for level in INTERVAL_LEVELS}
+        return cls(mean, std, intervals)
 
 
 class OnnxAgePredictor(AgePredictor):
@@ -81,16 +131,17 @@ class OnnxAgePredictor(AgePredictor):
         super().__init__(
             None,  # type: ignore[arg-type]
             int(meta["min_age"]),
-            CropSpec(int(meta["crop_size"]), float(meta["crop_margin"])),
+            CropSpec(
+                int(meta["crop_size"]), float(meta["crop_margin"]), meta.get("crop_align", "False") == "True"
+            ),
             int(meta["image_size"]),
             torch.device("cpu"),
+            test_time_flip=meta.get("test_time_flip", "False") == "True",
+            temperature=float(meta.get("temperature", 1.0)),
         )
 
-    def predict(self, inputs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        if len(inputs) == 0:
-            return np.zeros(0), np.zeros(0)
-        logits = torch.from_numpy(self.session.run(None, {"images": inputs.numpy()})[0])
-        return expected_age(logits, self.min_age).numpy(), age_std(logits, self.min_age).numpy()
+    def logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"images": inputs.contiguous().numpy()})[0]).float()
 
 
 def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredictor:
@@ -99,9 +150,11 @@ def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredi
     return AgePredictor(
         bundle.build().to(device),
         bundle.kwargs["min_age"],
-        CropSpec(bundle.crop_size, bundle.crop_margin),
+        bundle.crop_spec,
         bundle.image_size,
         device,
+        test_time_flip=bundle.test_time_flip,
+        temperature=bundle.temperature,
     )
 
 

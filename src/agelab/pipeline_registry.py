@@ -13,11 +13,12 @@ from kedro.pipeline import Pipeline, node
 from agelab.config import ConfigError
 from agelab.pipelines import appearance, compare, data, foss, multitask, recon3d
 from agelab.pipelines.compare.plan import load_plan
+from agelab.pipelines.configured_parameters import configured_parameters
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     data_pipeline = data.create_pipeline()
-    appearance_pipeline = appearance.create_pipeline()
+    appearance_pipeline = _appearance_pipeline()
     recon3d_pipeline = recon3d.create_pipeline()
     sps = data_pipeline + recon3d_pipeline + multitask.create_pipeline("sps")
     return {
@@ -36,6 +37,14 @@ def register_pipelines() -> dict[str, Pipeline]:
         "foss": data_pipeline + foss.create_pipeline(),
         "foss_only": foss.create_pipeline(),  # on an existing model input
     }
+
+
+def _appearance_pipeline() -> Pipeline:
+    """The appearance pipeline with the cross-dataset sets ``appearance.cross_evaluate`` names (a set it
+    cannot read fails when the run starts, with the config error)."""
+    params = configured_parameters().get("appearance") or {}
+    names = params.get("cross_evaluate") or ()
+    return appearance.create_pipeline(tuple(str(n) for n in names))
 
 
 def _compare_pipeline() -> Pipeline:

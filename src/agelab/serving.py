@@ -44,6 +44,10 @@ FACE_COLUMNS = [
     ("detector_score", "double"),
     ("age", "double"),
     ("age_std", "double"),
+    ("age_low_50", "double"),
+    ("age_high_50", "double"),
+    ("age_low_80", "double"),
+    ("age_high_80", "double"),
     ("male_probability", "double"),
     ("error", "string"),
 ]
@@ -117,6 +121,10 @@ def face_table(
                     "detector_score": f.score,
                     "age": f.age,
                     "age_std": f.age_std,
+                    "age_low_50": f.age_low_50,
+                    "age_high_50": f.age_high_50,
+                    "age_low_80": f.age_low_80,
+                    "age_high_80": f.age_high_80,
                     "male_probability": f.male_probability,
                     "error": "",
                 }
@@ -191,6 +199,7 @@ def bundle_metadata(bundle: ModelBundle) -> dict[str, Any]:
         "agelab_kwargs": bundle.kwargs,
         "crop_size": bundle.crop_size,
         "crop_margin": bundle.crop_margin,
+        "crop_align": bundle.crop_align,
         "image_size": bundle.image_size,
     }
 

@@ -35,3 +35,63 @@ def test_report_counts_faces_and_divides_by_the_baseline():
     by = mae_by(np.array([1.0, 5.0, 2.0]), np.array([0.0, 0.0, 0.0]), np.array(["b", "a", "b"]))
     assert list(by) == ["a", "b"] and by == {"a": {"mae": 5.0, "count": 1}, "b": {"mae": 1.5, "count": 2}}
     assert decade(np.array([9, 10, 99])).tolist() == ["00-09", "10-19", "90-99"]
+
+
+def test_model_card_reports_cross_dataset_sets_and_interval_coverage():
+    import pandas as pd
+
+    from agelab.evaluation.model_card import model_card
+
+    faces = pd.DataFrame({"age": [20.0, 30.0, 40.0], "split": ["train", "val", "test"], "dataset": "utkface"})
+    base = {"mae": 5.0, "median_baseline_mae": 12.0, "cs_5": 0.6, "count": 1, "mae_by_decade": {}}
+    report = {
+        **base,
+        "interval_coverage_50": 0.49,
+        "interval_width_50": 7.0,
+        "interval_coverage_80": 0.81,
+        "interval_width_80": 15.5,
+        "temperature": 1.25,
+    }
+    fgnet = {
+        **base,
+        "mae": 6.5,
+        "count": 975,
+        "mae_by_colour": {"colour": {"mae": 6.0, "count": 798}, "grayscale": {"mae": 8.75, "count": 177}},
+        "interval_coverage_50": 0.4,
+        "interval_width_50": 8.0,
+        "interval_coverage_80": 0.7,
+        "interval_width_80": 16.0,
+    }
+    card = model_card(
+        name="m",
+        faces=faces,
+        report=report,
+        history=[],
+        training={},
+        crop={"size": 128, "margin": 0.2, "aligned": True, "image_size": 112},
+        device="cpu",
+        stand_in_model=False,
+        cross_reports={"fgnet": fgnet},
+    )
+    assert "| fgnet | 6.50 | 0.600 | 975 | 6.00 (798) | 8.75 (177) |" in card
+    assert "T = 1.250" in card
+    assert (
+        "| test split | 49.0% | 7.0 | 81.0% | 15.5 |" in card
+        and "| fgnet | 40.0% | 8.0 | 70.0% | 16.0 |" in card
+    )
+    assert "aligned by a similarity transform" in card
+    plain = model_card(
+        name="m",
+        faces=faces,
+        report=base,
+        history=[],
+        training={},
+        crop={"size": 128, "margin": 0.2, "image_size": 112},
+        device="cpu",
+        stand_in_model=False,
+    )
+    assert (
+        "never trained on" not in plain
+        and "Age intervals" not in plain
+        and "centred on the face box" in plain
+    )

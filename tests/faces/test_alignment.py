@@ -137,3 +137,12 @@ def test_a_face_over_any_edge_of_a_wide_photo_is_filled_from_that_edge(dx, dy):
     landmarks = face_landmarks() * 0.4 + np.array([10 + dx, dy])  # 40 px, over an edge or corner
     crop, _ = align_face(photo, landmarks, 32)
     assert (crop == 200).all()
+
+
+def test_the_template_shrinks_with_the_margin_like_a_box_crop():
+    from agelab.faces.alignment import ARCFACE_FIVE, template_five
+
+    np.testing.assert_allclose(template_five(0.0), ARCFACE_FIVE)
+    np.testing.assert_allclose(template_five(0.2), TEMPLATE_FIVE)
+    # margin 0.5: the face takes half the crop's side, so points sit at half their distance from the centre
+    np.testing.assert_allclose(template_five(0.5) - 0.5, (ARCFACE_FIVE - 0.5) / 2)

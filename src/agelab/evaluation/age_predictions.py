@@ -6,9 +6,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from agelab.evaluation.metrics import age_report
-from agelab.losses.age import expected_age
-from agelab.models.alexnet import age_std
+from agelab.evaluation.metrics import age_report, mae_by
+from agelab.models.age_distribution import (
+    INTERVAL_LEVELS,
+    age_log_probs,
+    central_interval,
+    coverage,
+    softmax,
+)
 from agelab.models.bundle import ModelBundle
 from agelab.training.data import FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, evaluate, make_loader, resolve_device
@@ -17,34 +22,56 @@ from agelab.training.engine import TrainConfig, evaluate, make_loader, resolve_d
 def predict_test_ages(
     bundle: ModelBundle, test_faces: pd.DataFrame, train_ages: np.ndarray, config: TrainConfig
 ) -> tuple[pd.DataFrame, dict]:
-    """Predictions (true, predicted, spread of the predicted distribution, error) for ``test_faces``
-    through the model's own framing (centre window of the crop), and :func:`age_report` on them."""
+    """Predictions (true, predicted, spread of the predicted distribution, error, the 50 % and 80 % age
+    intervals at the bundle's temperature) for ``test_faces`` through the model's own framing (centre
+    window of the crop, flip-averaged where the bundle says), and :func:`age_report` on them with the
+    intervals' coverage."""
+    log_probs, true = age_log_probabilities(bundle, test_faces, config)
+    min_age = bundle.kwargs["min_age"]
+    probs = softmax(log_probs)
+    ages = np.arange(probs.shape[1]) + min_age
+    predicted = probs @ ages  # Eq. 10
+    stds = np.sqrt(probs @ ages**2 - predicted**2).clip(0)
+    columns = {
+        "image_path": test_faces["image_path"].to_numpy(),
+        "crop_path": test_faces["crop_path"].to_numpy(),
+        "true_age": true,
+        "predicted_age": predicted,
+        "predicted_std": stds,
+        "absolute_error": np.abs(predicted - true),
+        "age_group": test_faces["age_group"].to_numpy(),
+    }
+    report = age_report(predicted, true, train_ages, test_faces["age_group"].to_numpy())
+    if "grayscale" in test_faces:  # black-and-white photos apart: §4's cleaning keeps them out of training
+        grey = test_faces["grayscale"].fillna(False).astype(bool).to_numpy()
+        columns["grayscale"] = grey
+        report["mae_by_colour"] = mae_by(predicted, true, np.where(grey, "grayscale", "colour"))
+    tempered = softmax(log_probs, bundle.temperature)
+    for level in INTERVAL_LEVELS:
+        low, high = central_interval(tempered, min_age, level)
+        name = f"{round(level * 100)}"
+        columns[f"age_low_{name}"], columns[f"age_high_{name}"] = low, high
+        report[f"interval_coverage_{name}"] = coverage(low, high, true)
+        report[f"interval_width_{name}"] = float(np.mean(high - low + 1)) if len(low) else float("nan")
+    report["temperature"] = float(bundle.temperature)
+    return pd.DataFrame(columns), report
+
+
+def age_log_probabilities(
+    bundle: ModelBundle, faces: pd.DataFrame, config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, C)`` log-probabilities of the age classes for ``faces`` (flip-averaged where the bundle says)
+    and their true ages."""
     model = bundle.build().to(resolve_device(config.device))
     device = next(model.parameters()).device
-    min_age = bundle.kwargs["min_age"]
 
     def predict(net: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-        logits = net(images)  # age logits: the forward of every age model
-        return torch.stack([expected_age(logits, min_age), age_std(logits, min_age)], dim=-1)
+        return age_log_probs(net, images, flip=bundle.test_time_flip)
 
     loader = make_loader(
-        FaceCropDataset(test_faces, build_transform(bundle.image_size, False)), config, train=False
+        FaceCropDataset(faces, build_transform(bundle.image_size, False)), config, train=False
     )
-    outputs, true = evaluate(model, predict, loader, device)
-    predicted, stds = outputs[:, 0], outputs[:, 1]
-    predictions = pd.DataFrame(
-        {
-            "image_path": test_faces["image_path"].to_numpy(),
-            "crop_path": test_faces["crop_path"].to_numpy(),
-            "true_age": true,
-            "predicted_age": predicted,
-            "predicted_std": stds,
-            "absolute_error": np.abs(predicted - true),
-            "age_group": test_faces["age_group"].to_numpy(),
-        }
-    )
-    report = age_report(predicted, true, train_ages, test_faces["age_group"].to_numpy())
-    return predictions, report
+    return evaluate(model, predict, loader, device)
 
 
 def report_metrics(report: dict, prefix: str = "test_") -> dict[str, dict[str, float]]:

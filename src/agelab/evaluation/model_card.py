@@ -27,9 +27,11 @@ def model_card(
     crop: dict,
     device: str,
     stand_in_model: bool,
+    cross_reports: dict[str, dict] | None = None,
 ) -> str:
     """Markdown model card. ``faces`` is the model-input table (with ``split``), ``report`` the test
-    evaluation from :func:`agelab.evaluation.metrics.age_report`."""
+    evaluation from :func:`agelab.evaluation.metrics.age_report`; ``cross_reports`` the same for each
+    dataset never trained on (name -> report)."""
     train = faces[faces["split"] == "train"]
     decades = (np.floor(train["age"] / 10) * 10).astype(int).value_counts().sort_index()
     kinds = faces["age_kind"].value_counts().to_dict() if "age_kind" in faces else {}
@@ -63,10 +65,18 @@ def model_card(
         + "\n\nMAE by decade of true age (children and the elderly are where age models fail most):\n\n"
         + _table([[k, f"{v['mae']:.2f}", v["count"]] for k, v in by_decade.items()], ["ages", "MAE", "faces"])
         + (f"\n\nWatch: {', '.join(extremes)}." if extremes else ""),
+        *_cross_dataset_section(cross_reports or {}),
+        *_interval_section(report, cross_reports or {}),
         "## Input\n"
-        f"Square crop centred on the face box, {crop['margin']:.0%} margin on every side, resized to "
-        f"{crop['size']} px, then the centre {crop['image_size']} px, ImageNet normalisation. Use "
-        "`agelab.faces.crops.crop_face` (or `agelab predict`) — a different framing costs accuracy.",
+        + (
+            "Face aligned by a similarity transform from dlib's 68 landmarks (eyes, nose tip and mouth "
+            f"corners on a fixed template), {crop['margin']:.0%} margin on every side, "
+            if crop.get("aligned")
+            else f"Square crop centred on the face box, {crop['margin']:.0%} margin on every side, "
+            "resized to "
+        )
+        + f"{crop['size']} px, then the centre {crop['image_size']} px, ImageNet normalisation. Use "
+        "`agelab.faces.crops.face_crop` (or `agelab predict`) — a different framing costs accuracy.",
         "## Training\n"
         + _table([[k, v] for k, v in training.items()], ["setting", "value"])
         + f"\n\nThroughput: {speed:.1f} training samples/s (median over epochs) on {device}.",
@@ -78,3 +88,61 @@ def model_card(
             "pipeline learns, not how it does on real photographs."
         )
     return "\n\n".join(sections) + "\n"
+
+
+def _colour(report: dict, kind: str) -> str:
+    part = report.get("mae_by_colour", {}).get(kind)
+    return f"{part['mae']:.2f} ({part['count']})" if part else "–"
+
+
+def _cross_dataset_section(cross_reports: dict[str, dict]) -> list[str]:
+    if not cross_reports:
+        return []
+    rows = [
+        [
+            name,
+            f"{r['mae']:.2f}",
+            f"{r['cs_5']:.3f}",
+            r["count"],
+            _colour(r, "colour"),
+            _colour(r, "grayscale"),
+        ]
+        for name, r in cross_reports.items()
+    ]
+    header = ["dataset", "MAE", "CS(5)", "faces", "MAE colour (faces)", "MAE black-and-white (faces)"]
+    decades = "\n\n".join(
+        f"{name}, MAE by decade:\n\n"
+        + _table(
+            [[k, f"{v['mae']:.2f}", v["count"]] for k, v in r.get("mae_by_decade", {}).items()],
+            ["ages", "MAE", "faces"],
+        )
+        for name, r in cross_reports.items()
+    )
+    return [
+        "## Results on datasets never trained on\nEvery readable face dlib finds, black-and-white photos "
+        "included, no cap per age.\n\n" + _table(rows, header) + "\n\n" + decades
+    ]
+
+
+def _interval_section(report: dict, cross_reports: dict[str, dict]) -> list[str]:
+    if "interval_coverage_50" not in report:
+        return []
+    rows = [
+        [
+            name,
+            f"{r['interval_coverage_50']:.1%}",
+            f"{r['interval_width_50']:.1f}",
+            f"{r['interval_coverage_80']:.1%}",
+            f"{r['interval_width_80']:.1f}",
+        ]
+        for name, r in {"test split": report, **cross_reports}.items()
+        if "interval_coverage_50" in r
+    ]
+    return [
+        "## Age intervals\nEach face's 50 % and 80 % central interval of the predicted age distribution, "
+        f"temperature-scaled on the validation split (T = {report.get('temperature', 1.0):.3f}). Coverage: "
+        "the share of faces whose true age lies inside.\n\n"
+        + _table(
+            rows, ["faces", "50 % coverage", "50 % width (years)", "80 % coverage", "80 % width (years)"]
+        )
+    ]

@@ -23,25 +23,30 @@ FIVE_POINT_GROUPS: tuple[tuple[int, ...], ...] = (
     (54,),
 )
 
-#: where the five points go in a crop of side 1, with a 20 % margin around the face like the box crops (the
-#: common 112-px ArcFace template's points, /112, then shrunk by 1/1.4 about the centre for the margin)
-TEMPLATE_FIVE = (
-    0.5
-    + (
-        np.array(
-            [
-                [38.2946, 51.6963],
-                [73.5318, 51.5014],
-                [56.0252, 71.7366],
-                [41.5493, 92.3655],
-                [70.7299, 92.2041],
-            ]
-        )
-        / 112.0
-        - 0.5
+#: the common 112-px ArcFace template's five points in a crop of side 1 (eye centres, nose tip, mouth corners)
+ARCFACE_FIVE = (
+    np.array(
+        [
+            [38.2946, 51.6963],
+            [73.5318, 51.5014],
+            [56.0252, 71.7366],
+            [41.5493, 92.3655],
+            [70.7299, 92.2041],
+        ]
     )
-    / 1.4
+    / 112.0
 )
+
+
+def template_five(margin: float = 0.2) -> np.ndarray:
+    """Where the five points go in a crop of side 1 with ``margin`` around the face like the box crops: the
+    ArcFace template shrunk about the centre by ``1 / (1 + 2 margin)`` (a box crop's side is ``1 + 2 margin``
+    times the face's)."""
+    return 0.5 + (ARCFACE_FIVE - 0.5) / (1 + 2 * margin)
+
+
+#: the template at the box crops' 20 % margin
+TEMPLATE_FIVE = template_five(0.2)
 
 
 def five_points(landmarks_68: np.ndarray) -> np.ndarray:
@@ -77,15 +82,17 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rotation, translation[:, None]])
 
 
-def alignment_matrix(landmarks_68: np.ndarray, size: int) -> np.ndarray:
+def alignment_matrix(landmarks_68: np.ndarray, size: int, margin: float = 0.2) -> np.ndarray:
     """``(2, 3)``: image pixels → pixels of the ``size`` × ``size`` aligned crop."""
-    return similarity_transform(five_points(landmarks_68), TEMPLATE_FIVE * size)
+    return similarity_transform(five_points(landmarks_68), template_five(margin) * size)
 
 
-def align_face(image: np.ndarray, landmarks_68: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def align_face(
+    image: np.ndarray, landmarks_68: np.ndarray, size: int, margin: float = 0.2
+) -> tuple[np.ndarray, np.ndarray]:
     """The aligned ``size`` × ``size`` crop of ``image`` (H, W, 3 uint8), and its ``(2, 3)`` image → crop
     matrix. Bilinear sampling; outside the image, edge replication."""
-    matrix = alignment_matrix(landmarks_68, size)
+    matrix = alignment_matrix(landmarks_68, size, margin)
     inverse = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]  # crop pixel -> image pixel
     corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64)
     reach = corners @ inverse.T

@@ -16,6 +16,7 @@ from torch import nn
 from torchvision.models import alexnet
 
 from agelab.losses.age import expected_age
+from agelab.models.backbones import TORCHVISION_BACKBONES, load_torchvision_weights
 from agelab.models.bundle import register_architecture
 
 logger = logging.getLogger(__name__)
@@ -54,16 +55,29 @@ def load_alexnet_weights(backbone: AlexNetBackbone, path: str | Path) -> None:
 
 
 class AppearanceSubnet(nn.Module):
-    """Backbone + linear layer over the integer ages ``min_age..max_age`` (logits)."""
+    """Backbone + linear layer over the integer ages ``min_age..max_age`` (logits). ``backbone`` is the
+    paper's ``alexnet`` or one of :data:`agelab.models.backbones.TORCHVISION_BACKBONES`."""
 
-    def __init__(self, min_age: int = 0, max_age: int = 80, dropout: float = 0.5, head_dropout: float = 0.0):
+    def __init__(
+        self,
+        min_age: int = 0,
+        max_age: int = 80,
+        dropout: float = 0.5,
+        head_dropout: float = 0.0,
+        backbone: str = "alexnet",
+    ):
         super().__init__()
         if max_age <= min_age:
             raise ValueError(f"max_age ({max_age}) must exceed min_age ({min_age})")
+        known = ["alexnet", *TORCHVISION_BACKBONES]
+        if backbone not in known:
+            raise ValueError(f"unknown backbone {backbone!r}; known: {known}")
         self.min_age, self.max_age = min_age, max_age
-        self.backbone = AlexNetBackbone(dropout)
+        self.backbone = (
+            AlexNetBackbone(dropout) if backbone == "alexnet" else TORCHVISION_BACKBONES[backbone](dropout)
+        )
         self.head_dropout = nn.Dropout(head_dropout)
-        self.age_head = nn.Linear(AlexNetBackbone.out_features, max_age - min_age + 1)
+        self.age_head = nn.Linear(self.backbone.out_features, max_age - min_age + 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.age_head(self.head_dropout(self.backbone(images)))
@@ -90,12 +104,16 @@ def appearance_subnet(
     pretrained_weights: str | None = None,
     dropout: float = 0.5,
     head_dropout: float = 0.0,
+    backbone: str = "alexnet",
 ) -> AppearanceSubnet:
     """The appearance subnet. Without ``pretrained_weights`` it starts from random initialisation (the
-    paper starts from ImageNet weights, which cannot be downloaded here: pass a file you hold)."""
-    model = AppearanceSubnet(min_age, max_age, dropout, head_dropout)
-    if pretrained_weights:
+    paper starts from ImageNet weights, which cannot be downloaded here: pass a file you hold: a torchvision
+    state dict of the chosen ``backbone``)."""
+    model = AppearanceSubnet(min_age, max_age, dropout, head_dropout, backbone)
+    if pretrained_weights and backbone == "alexnet":
         load_alexnet_weights(model.backbone, pretrained_weights)
+    elif pretrained_weights:
+        load_torchvision_weights(model.backbone, pretrained_weights)
     else:
         logger.info("appearance subnet: random initialisation (no pretrained_weights given)")
     return model

@@ -1,5 +1,6 @@
 """A trained model with everything inference needs to reproduce training's view of a face: the
-architecture and its arguments, the weights, the crop (size, margin) and the network input size."""
+architecture and its arguments, the weights, the crop (size, margin, aligned or not) and the network input
+size."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 
 from agelab.atomic import atomic_write_bytes
+from agelab.faces.crops import CropSpec
 
 ARCHITECTURES: dict[str, Any] = {}
 
@@ -33,6 +35,14 @@ class ModelBundle:
     crop_margin: float
     image_size: int
     info: dict[str, Any] = field(default_factory=dict)  # training data, metrics, speed: for model cards
+    crop_align: bool = False  # similarity-aligned crops (agelab.faces.alignment) instead of box crops
+    test_time_flip: bool = False  # average the face's and its mirror's age distributions
+    temperature: float = 1.0  # of the age intervals (agelab.models.age_distribution), fitted on validation
+
+    @property
+    def crop_spec(self) -> CropSpec:
+        """The framing the model was trained on, for :func:`agelab.faces.crops.face_crop`."""
+        return CropSpec(self.crop_size, self.crop_margin, self.crop_align)
 
     def build(self) -> nn.Module:
         if self.architecture not in ARCHITECTURES:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from agelab.atomic import atomic_write_bytes
 from agelab.config import to_dict
-from agelab.faces.crops import CropSpec, crop_face, to_crop_coordinates
+from agelab.faces.crops import CropSpec, apply_affine, crop_window, face_crop
 from agelab.faces.detection import detect_faces, landmarks_68
 from agelab.parallel import progress_map
 from agelab.preprocessing.images import (
@@ -50,6 +50,7 @@ class AnalysisConfig:
     match_iou: float = 0.3  # a detection this close to a dataset box counts as "dlib found it"
     crop_size: int = 128
     crop_margin: float = 0.2
+    crop_align: bool = False  # similarity-aligned crops from the 68 landmarks (agelab.faces.alignment)
     crop_quality: int = 95
     workers: int | str = "auto"
     chunk_size: int = 256
@@ -62,6 +63,8 @@ class AnalysisConfig:
         payload = {**to_dict(self), "version": ANALYSIS_VERSION}
         for key in ("workers", "chunk_size", "dask_scheduler"):
             payload.pop(key)
+        if not self.crop_align:  # caches written before the option existed stay valid
+            payload.pop("crop_align")
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -135,7 +138,7 @@ def _analyse_image(task: tuple[str, list[dict], AnalysisConfig, str]) -> list[di
     detections = detect_faces(image, config.detector, config.upsample)
     base["n_detected"] = len(detections)
     rows = []
-    crop_spec = CropSpec(config.crop_size, config.crop_margin)
+    crop_spec = CropSpec(config.crop_size, config.crop_margin, config.crop_align)
     for face in faces:
         row = {**base, **_face_keys(face)}
         given = face["box"]
@@ -156,7 +159,8 @@ def _analyse_image(task: tuple[str, list[dict], AnalysisConfig, str]) -> list[di
             continue
         box = tuple(float(v) for v in box)
         points = landmarks_68(image, box)
-        crop, window = crop_face(image, box, crop_spec)
+        crop, matrix = face_crop(image, box, points, crop_spec)
+        window = crop_window(box, crop_spec.margin)
         buffer = io.BytesIO()
         Image.fromarray(crop).save(buffer, format="JPEG", quality=config.crop_quality)
         crop_path = cache.crop_path(row["face_key"])
@@ -168,11 +172,10 @@ def _analyse_image(task: tuple[str, list[dict], AnalysisConfig, str]) -> list[di
             face_box_x1=box[2],
             face_box_y1=box[3],
             crop_window=json.dumps([round(v, 3) for v in window]),
+            crop_matrix=json.dumps(np.round(matrix, 6).tolist()),
             crop_path=str(crop_path),
             landmarks_68=json.dumps(np.round(points, 2).tolist()),
-            landmarks_68_crop=json.dumps(
-                np.round(to_crop_coordinates(points, window, config.crop_size), 2).tolist()
-            ),
+            landmarks_68_crop=json.dumps(np.round(apply_affine(points, matrix), 2).tolist()),
         )
         rows.append(row)
     return rows

@@ -26,6 +26,8 @@ class AugmentConfig:
     flip: bool = True
     random_crop: bool = True
     colour_jitter: float = 0.2  # brightness/contrast/saturation strength; 0 disables
+    # probability of turning a training crop grey (three equal channels, as a black-and-white photo decodes)
+    grayscale: float = 0.0
 
 
 def build_transform(image_size: int, train: bool, augment: AugmentConfig | None = None) -> v2.Compose:
@@ -40,6 +42,8 @@ def build_transform(image_size: int, train: bool, augment: AugmentConfig | None 
     if train and augment.colour_jitter > 0:
         j = augment.colour_jitter
         steps.append(v2.ColorJitter(brightness=j, contrast=j, saturation=j))
+    if train and augment.grayscale > 0:
+        steps.append(v2.RandomGrayscale(augment.grayscale))
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     return v2.Compose(steps)
 

@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 
 from agelab.colour import srgb_to_linear
 from agelab.config import ConfigError
-from agelab.faces.crops import to_crop_coordinates
+from agelab.faces.crops import apply_affine, window_matrix
 from agelab.faces.detection import MIRROR_68
 from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, FaceCropDataset
 
@@ -36,9 +36,19 @@ def crop_landmarks(faces: pd.DataFrame, column: str, crop_size: int, image_size:
     """Landmarks ``(F, 68, 2)`` of ``column`` (image pixels) in the network input's pixel frame."""
     offset = (crop_size - image_size) / 2
     shift = 0.5 if dlib else 0.0
+    # the crop's image -> crop matrix (box or aligned crop); tables written before it existed hold the window
+    matrices = (
+        faces["crop_matrix"]
+        if "crop_matrix" in faces
+        else pd.Series([None] * len(faces), index=faces.index, dtype=object)
+    )
     points = [
-        to_crop_coordinates(_as_array(lm) + shift, tuple(_as_array(w)), crop_size) - offset
-        for lm, w in zip(faces[column], faces["crop_window"], strict=True)
+        apply_affine(
+            _as_array(lm) + shift,
+            _as_array(m) if isinstance(m, str) and m else window_matrix(tuple(_as_array(w)), crop_size),
+        )
+        - offset
+        for lm, w, m in zip(faces[column], faces["crop_window"], matrices, strict=True)
     ]
     return np.stack(points).astype(np.float32) if points else np.zeros((0, 68, 2), np.float32)
 
@@ -108,6 +118,7 @@ class FaceReconstructionDataset(Dataset):
         self.augment = augment or AugmentConfig(flip=False, random_crop=False, colour_jitter=0.0)
         j = self.augment.colour_jitter
         self.jitter = v2.ColorJitter(brightness=j, contrast=j, saturation=j) if j > 0 else None
+        self.grayscale = v2.RandomGrayscale(self.augment.grayscale) if self.augment.grayscale > 0 else None
 
     def __len__(self) -> int:
         return len(self.crops)
@@ -121,6 +132,8 @@ class FaceReconstructionDataset(Dataset):
         srgb = crop[:, y0 : y0 + size, x0 : x0 + size]
         if self.jitter is not None:
             srgb = self.jitter(srgb)
+        if self.grayscale is not None:
+            srgb = self.grayscale(srgb)
         srgb = srgb.float() / 255
         offset = torch.tensor([self.start - x0, self.start - y0], dtype=torch.float32)
         landmarks = self.landmarks[index] + offset

@@ -8,9 +8,10 @@ import pandas as pd
 from kedro.io import MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
+from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.text import TextDataset
 
-from agelab.datasets import CheckpointDirDataset, ModelBundleDataset
+from agelab.datasets import CheckpointDirDataset, FaceSourceDataset, ModelBundleDataset
 from agelab.models.bundle import ModelBundle
 from agelab.pipelines.appearance import create_pipeline
 from agelab.pipelines.appearance.nodes import train_appearance_subnet
@@ -77,3 +78,45 @@ def test_changed_settings_train_afresh_and_unchanged_ones_resume(tmp_path, caplo
         changed = re.search(r"\(([a-z_, ]+)\): training afresh", caplog.text)  # vs the latest earlier run
         assert changed and part in changed.group(1).split(", ") and "resuming from" not in caplog.text
     assert len(list(checkpoints.glob("*/last.pt"))) == 4
+
+
+def test_aligned_training_then_a_cross_dataset_set_scored_in_the_model_card(tmp_path):
+    """``--env=real``'s shape: aligned crops, flip averaging, calibrated intervals, and a dataset never
+    trained on (here a second rendered set) read as a test set — black-and-white faces kept — and reported."""
+    params = {**DATA_PARAMS, "processing": {**DATA_PARAMS["processing"], "crop_align": True}}
+    catalog = make_catalog(tmp_path, params)
+    wild = {"datasets": ["synthetic"], "synthetic": {"n_faces": 16, "seed": 9, "grayscale_fraction": 0.3}}
+    catalog["params:appearance"] = MemoryDataset(
+        {
+            **APPEARANCE,
+            "test_time_flip": True,
+            "cross_evaluate": ["wild"],
+            "cross_datasets": {"wild": wild},
+        }
+    )
+    catalog["appearance_cross_wild.raw_synthetic"] = FaceSourceDataset(
+        reader="synthetic", path=str(tmp_path / "raw" / "synthetic_wild")
+    )
+    catalog["appearance_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "checkpoints"))
+    catalog["appearance_model"] = ModelBundleDataset(filepath=str(tmp_path / "model.pt"))
+    catalog["appearance_report"] = JSONDataset(filepath=str(tmp_path / "report.json"))
+    catalog["appearance_cross_wild.report"] = JSONDataset(filepath=str(tmp_path / "wild.json"))
+    catalog["appearance_cross_wild.predictions"] = CSVDataset(filepath=str(tmp_path / "wild.csv"))
+    catalog["appearance_model_card"] = TextDataset(filepath=str(tmp_path / "card.md"))
+    SequentialRunner().run(create_data_pipeline() + create_pipeline(("wild",)), catalog)
+
+    bundle = ModelBundle.load(tmp_path / "model.pt")
+    assert bundle.crop_align and bundle.test_time_flip and bundle.temperature != 1.0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert 0 <= report["interval_coverage_50"] <= report["interval_coverage_80"] <= 1
+    wild_report = json.loads((tmp_path / "wild.json").read_text())
+    predictions = pd.read_csv(tmp_path / "wild.csv")
+    assert wild_report["count"] == len(predictions) > 0
+    assert (predictions["age_low_80"] <= predictions["age_high_80"]).all()
+    assert set(wild_report["mae_by_colour"]) <= {"colour", "grayscale"}
+    assert wild_report["mae_by_colour"].get("grayscale", {}).get("count", 0) == predictions["grayscale"].sum()
+    train_paths = set(pd.read_parquet(tmp_path / "model_input.parquet")["image_path"])
+    assert not train_paths & set(predictions["image_path"])  # never trained on
+    card = (tmp_path / "card.md").read_text()
+    assert "Results on datasets never trained on" in card and "| wild |" in card
+    assert "Age intervals" in card and "aligned by a similarity transform" in card

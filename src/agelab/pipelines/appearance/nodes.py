@@ -13,13 +13,15 @@ import torch
 from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
-from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
+from agelab.evaluation.age_predictions import age_log_probabilities, predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import learning_curves, predicted_vs_true
 from agelab.losses.age import age_distance_loss, expected_age
+from agelab.models.age_distribution import fit_temperature
 from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
+from agelab.preprocessing.cross_dataset import cross_dataset_parameters
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
 from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, fit, resolve_device
@@ -34,6 +36,7 @@ class AppearanceModelConfig:
     pretrained_weights: str | None = None
     dropout: float = 0.5
     head_dropout: float = 0.0
+    backbone: str = "alexnet"  # the paper's; or resnet18, resnet34, mobilenet_v3_large, mobilenet_v3_small
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +48,24 @@ class AppearanceConfig:
     image_size: int = 112
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    test_time_flip: bool = False  # average each face's and its mirror's age distributions
+    calibrate_intervals: bool = True  # fit the age intervals' temperature on the validation split
+    # datasets never trained on, scored after training (e.g. [fgnet]): names of cross_datasets
+    cross_evaluate: tuple[str, ...] = ()
+    cross_datasets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # name -> data keys
     show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in self.cross_evaluate:
+            if name not in self.cross_datasets:
+                raise ConfigError(
+                    f"appearance.cross_evaluate names '{name}', which appearance.cross_datasets does not "
+                    f"define (defined: {sorted(self.cross_datasets)})"
+                )
+
+
+#: settings that act after training (evaluation only): changing them keeps a run's checkpoints
+EVALUATION_ONLY = ("test_time_flip", "calibrate_intervals", "cross_evaluate", "cross_datasets")
 
 
 def _config(params: dict[str, Any]) -> AppearanceConfig:
@@ -75,7 +95,8 @@ def train_appearance_subnet(
     )
     fingerprint = training_fingerprint(
         data_digest(model_input),
-        dataclasses.asdict(config),
+        # what happens after training (flip averaging, interval calibration) does not touch a checkpoint
+        {k: v for k, v in dataclasses.asdict(config).items() if k not in EVALUATION_ONLY},
         initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
     )
     live = _mlflow_epoch_logger()
@@ -103,6 +124,7 @@ def train_appearance_subnet(
         state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
         crop_size=int(processing.get("crop_size", 128)),
         crop_margin=float(processing.get("crop_margin", 0.2)),
+        crop_align=bool(processing.get("crop_align", False)),
         image_size=config.image_size,
         info={
             "best_epoch": result.best_epoch,
@@ -110,7 +132,12 @@ def train_appearance_subnet(
             "device": str(resolve_device(config.training.device)),
             "datasets": data_params.get("datasets", []),
         },
+        test_time_flip=config.test_time_flip,
     )
+    if config.calibrate_intervals:
+        log_probs, val_ages = age_log_probabilities(bundle, val_faces, config.training)
+        bundle.temperature = fit_temperature(log_probs, val_ages, m)
+        logger.info("appearance subnet: age-interval temperature %.3f (validation split)", bundle.temperature)
     return bundle, result.history
 
 
@@ -157,6 +184,35 @@ def evaluate_appearance_subnet(
     return predictions, report, report_metrics(report)
 
 
+def cross_dataset_data_parameters(data_params: dict[str, Any], params: dict[str, Any], *, name: str) -> dict:
+    """``data`` settings of the cross-dataset set ``name`` (:func:`cross_dataset_parameters`)."""
+    overrides = _config(params).cross_datasets[name]
+    return cross_dataset_parameters(data_params, overrides, where=f"appearance.cross_datasets.{name}")
+
+
+def evaluate_appearance_cross_dataset(
+    bundle: ModelBundle,
+    test_faces: pd.DataFrame,
+    model_input: pd.DataFrame,
+    params: dict[str, Any],
+    *,
+    name: str,
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Predictions on every face of a dataset never trained on, its report (MAE, CS, by decade, colour vs
+    black-and-white, interval coverage) and the headline numbers as MLflow metrics."""
+    config = _config(params)
+    predictions, report = predict_test_ages(
+        bundle, test_faces, _split(model_input, "train")["age"].to_numpy(), config.training
+    )
+    logger.info(
+        "appearance subnet on %s (never trained on): MAE %.2f over %d faces",
+        name,
+        report["mae"],
+        report["count"],
+    )
+    return predictions, report, report_metrics(report, prefix=f"{name}_")
+
+
 def plot_appearance(predictions: pd.DataFrame, history: list[dict]) -> tuple[Figure, Figure]:
     return (
         predicted_vs_true(predictions["predicted_age"].to_numpy(), predictions["true_age"].to_numpy()),
@@ -165,8 +221,14 @@ def plot_appearance(predictions: pd.DataFrame, history: list[dict]) -> tuple[Fig
 
 
 def write_model_card(
-    bundle: ModelBundle, model_input: pd.DataFrame, report: dict, history: list[dict], params: dict[str, Any]
+    bundle: ModelBundle,
+    model_input: pd.DataFrame,
+    report: dict,
+    history: list[dict],
+    params: dict[str, Any],
+    *cross_reports: dict,
 ) -> str:
+    """The model card; ``cross_reports`` are those of ``appearance.cross_evaluate``'s sets, in its order."""
     config = _config(params)
     return model_card(
         name="appearance subnet (Savov et al. §3.2)",
@@ -177,12 +239,19 @@ def write_model_card(
             **dataclasses.asdict(config.training),
             "lambda_dist": config.lambda_dist,
             "image_size": config.image_size,
+            "backbone": config.model.backbone,
             "pretrained_weights": config.model.pretrained_weights or "none (random init)",
             "best_epoch": bundle.info.get("best_epoch"),
         },
-        crop={"size": bundle.crop_size, "margin": bundle.crop_margin, "image_size": bundle.image_size},
+        crop={
+            "size": bundle.crop_size,
+            "margin": bundle.crop_margin,
+            "aligned": bundle.crop_align,
+            "image_size": bundle.image_size,
+        },
         device=bundle.info.get("device", "cpu"),
         stand_in_model="synthetic" in bundle.info.get("datasets", []),
+        cross_reports=dict(zip(config.cross_evaluate, cross_reports, strict=True)),
     )
 
 

@@ -29,7 +29,7 @@ from agelab.evaluation.extremeness import (
 )
 from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
 from agelab.evaluation.significance import compare_paired
-from agelab.experiments.grid import Variant, compare_config, get_dotted, merge_overrides, run_parameters
+from agelab.experiments.grid import Variant, compare_config, get_dotted, run_parameters
 from agelab.experiments.report import comparison_report
 from agelab.experiments.tables import (
     cross_dataset_table,
@@ -52,8 +52,8 @@ from agelab.pipelines.multitask.nodes import (
     evaluate_multitask_model,
     train_multitask_model,
 )
+from agelab.preprocessing.cross_dataset import cross_dataset_parameters
 from agelab.preprocessing.face_cache import FaceCache
-from agelab.preprocessing.splitting import SplitConfig, age_group_bounds, assign_age_groups
 from agelab.training.checkpoints import run_fingerprint, state_digest
 from agelab.training.engine import TrainConfig
 from agelab.training.reconstruction_data import split_with_landmarks
@@ -330,30 +330,12 @@ def _most_improved_extremes(faces: pd.DataFrame, n_groups: int, n: int) -> pd.Da
     )
 
 
-# A cross-dataset set (Table 5) is a test set, not training data: every cleanly readable face dlib detects,
-# black-and-white photos included, with no cap per age. Only exact and perceptual duplicates (one face
-# counted twice) and ages outside the models' range are still dropped.
-CROSS_DATASET_CLEANING = {"require_face": True, "drop_grayscale": False, "max_per_age": None}
-
-
 def cross_data_parameters(data_params: dict[str, Any], compare_params: dict[str, Any], *, name: str) -> dict:
-    """``data`` parameters of one cross-dataset evaluation set: the project's, with the test-set cleaning
-    (:data:`CROSS_DATASET_CLEANING`), then the set's own overrides."""
+    """``data`` parameters of one cross-dataset evaluation set (:func:`cross_dataset_parameters`)."""
     config = compare_config(compare_params)
-    evaluation = merge_overrides(data_params, {"cleaning": CROSS_DATASET_CLEANING}, where="data")
-    return merge_overrides(evaluation, config.cross_datasets[name], where=f"compare.cross_datasets.{name}")
-
-
-def as_test_set(clean_faces: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
-    """Every cleaned face of a cross-dataset set is a test face (nothing of it was trained on)."""
-    if clean_faces.empty:
-        raise ConfigError("the cross-dataset set has no faces after cleaning; check its data overrides")
-    split = from_mapping(SplitConfig, data_params.get("split"), where="data.split")
-    faces = clean_faces.copy()
-    faces["split"] = "test"
-    ages = faces["age"].to_numpy()
-    faces["age_group"] = assign_age_groups(ages, age_group_bounds(ages, split.n_age_groups))
-    return faces
+    return cross_dataset_parameters(
+        data_params, config.cross_datasets[name], where=f"compare.cross_datasets.{name}"
+    )
 
 
 def evaluate_cross_dataset(

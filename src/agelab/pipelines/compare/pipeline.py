@@ -16,16 +16,10 @@ from kedro.pipeline import Pipeline, node
 
 from agelab.experiments.grid import CompareConfig, Plan
 from agelab.pipelines.compare import nodes
-from agelab.pipelines.data.pipeline import RAW_DATASETS
-from agelab.pipelines.data.pipeline import create_pipeline as data_pipeline
+from agelab.pipelines.data.pipeline import RAW_DATASETS, reading_pipeline
+from agelab.preprocessing.cross_dataset import as_test_set
 
 SHARED_INPUTS = {"model_input_faces", "recon3d_model", "face_cache"}
-CROSS_DATA_NODES = (
-    "render_synthetic_face_set",
-    "build_face_index",
-    "analyse_face_images",
-    "clean_face_index",
-)
 
 
 def _namespaced(parts: list, namespace: str, inputs: set[str], **kwargs) -> Pipeline:
@@ -82,7 +76,7 @@ def _run_pipeline(variant) -> Pipeline:
 
 
 def _cross_pipeline(name: str, models: tuple[str, ...]) -> Pipeline:
-    reading = data_pipeline(parameters="data_params").only_nodes(*CROSS_DATA_NODES)
+    reading = reading_pipeline("data_params")
     return _namespaced(
         [
             node(
@@ -92,7 +86,7 @@ def _cross_pipeline(name: str, models: tuple[str, ...]) -> Pipeline:
                 name="configure_data",
             ),
             reading,
-            node(nodes.as_test_set, ["clean_faces", "data_params"], "test_faces", name="as_test_set"),
+            node(as_test_set, ["clean_faces", "data_params"], "test_faces", name="as_test_set"),
             node(
                 _bind(nodes.evaluate_cross_dataset, variants=models),
                 ["test_faces", "params:compare", *[f"{m}.model" for m in models]],

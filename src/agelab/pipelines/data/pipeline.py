@@ -18,6 +18,20 @@ RAW_DATASETS = (
 )
 
 
+#: the nodes that read, analyse and clean a dataset: what a cross-dataset evaluation set runs of this pipeline
+READING_NODES = (
+    "render_synthetic_face_set",
+    "build_face_index",
+    "analyse_face_images",
+    "clean_face_index",
+)
+
+
+def reading_pipeline(parameters: str) -> Pipeline:
+    """:data:`READING_NODES` on the ``data`` settings at ``parameters`` (those of an evaluation set)."""
+    return create_pipeline(parameters).only_nodes(*READING_NODES)
+
+
 def create_pipeline(parameters: str = "params:data", **kwargs) -> Pipeline:
     """``parameters``: where the nodes read ``data`` settings (the cross-dataset evaluation of the compare
     pipeline feeds its own, derived ones)."""

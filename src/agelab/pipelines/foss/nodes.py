@@ -21,7 +21,6 @@ from agelab.evaluation.multi_person import (
     evaluate_group_photos,
     largest_face_mae,
 )
-from agelab.faces.crops import CropSpec
 from agelab.inference import AgePredictor
 from agelab.models.bundle import ModelBundle
 from agelab.multi_person import detector_faces, dlib_faces, foss_faces
@@ -444,7 +443,7 @@ def evaluate_baselines(
     predictor = AgePredictor(
         appearance.build().to(device),
         appearance.kwargs["min_age"],
-        CropSpec(appearance.crop_size, appearance.crop_margin),
+        appearance.crop_spec,
         appearance.image_size,
         device,
     )

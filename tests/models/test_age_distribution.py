@@ -1,0 +1,92 @@
+"""Flip averaging, temperature scaling and age intervals, against hand-computed values."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from agelab.models.age_distribution import (
+    age_log_probs,
+    central_interval,
+    coverage,
+    fit_temperature,
+    negative_log_likelihood,
+    softmax,
+    true_class,
+)
+
+
+def test_central_interval_by_hand():
+    probs = np.array([[0.125, 0.25, 0.25, 0.25, 0.125]])  # cdf 0.125 0.375 0.625 0.875 1
+    low, high = central_interval(probs, 10, 0.5)  # the ages where the cdf reaches 0.25 and 0.75
+    assert (low[0], high[0]) == (11, 13)
+    low, high = central_interval(probs, 10, 0.8)  # reaches 0.1 at the first age, 0.9 only at the last
+    assert (low[0], high[0]) == (10, 14)
+
+
+def test_central_interval_of_a_point_mass_and_unnormalised_rows():
+    probs = np.array([[0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    low, high = central_interval(probs, 0, 0.8)
+    assert low.tolist() == [2, 0] and high.tolist() == [2, 3]
+    with pytest.raises(ValueError, match="in \\(0, 1\\)"):
+        central_interval(probs, 0, 1.0)
+
+
+def test_coverage_counts_rounded_ages_inside_inclusive_bounds():
+    assert coverage(np.array([1, 5, 2]), np.array([3, 6, 2]), np.array([3.4, 7.0, 1.6])) == pytest.approx(
+        2 / 3
+    )
+
+
+def test_true_class_rounds_and_clips_like_the_loss_target():
+    assert true_class(np.array([-3.0, 0.4, 0.6, 27.5, 200.0]), 0, 117).tolist() == [0, 0, 1, 28, 116]
+    assert true_class(np.array([12.0]), 10, 5).tolist() == [2]
+
+
+def test_negative_log_likelihood_by_hand():
+    logits = np.array([[0.0, math.log(3.0)]])  # softmax: 1/4, 3/4
+    assert negative_log_likelihood(logits, np.array([1.0]), 0, 1.0) == pytest.approx(-math.log(0.75))
+    assert negative_log_likelihood(logits, np.array([0.0]), 0, 1.0) == pytest.approx(-math.log(0.25))
+    root = math.sqrt(3.0)  # T = 2: softmax of (0, ln 3 / 2) = 1/(1+√3), √3/(1+√3)
+    assert negative_log_likelihood(logits, np.array([6.0]), 5, 2.0) == pytest.approx(
+        -math.log(root / (1 + root))
+    )
+
+
+def test_fit_temperature_recovers_an_overconfident_scale():
+    rng = np.random.default_rng(0)
+    calibrated = rng.normal(0, 2.0, size=(20000, 6))
+    probs = softmax(calibrated)
+    ages = np.array([rng.choice(6, p=p) for p in probs]) + 3  # drawn from the calibrated distribution
+    assert fit_temperature(calibrated * 2.5, ages, 3) == pytest.approx(2.5, rel=0.05)
+    assert fit_temperature(calibrated * 0.5, ages, 3) == pytest.approx(0.5, rel=0.05)
+    with pytest.raises(ValueError):
+        fit_temperature(np.zeros((0, 6)), np.zeros(0), 0)
+
+
+def test_softmax_temperature_spreads_without_moving_the_mode():
+    logits = np.array([[1.0, 3.0, 2.0]])
+    hot = softmax(logits, 4.0)
+    assert hot.argmax() == softmax(logits).argmax() == 1
+    assert hot.max() < softmax(logits).max()
+    np.testing.assert_allclose(softmax(logits, 2.0), softmax(logits / 2.0))
+
+
+class _LeftRight(nn.Module):
+    """Logits (0, ln 3) when the left column is brighter than the right, else (ln 3, 0): not symmetric."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        left = images[..., 0].mean(dim=(1, 2)) > images[..., -1].mean(dim=(1, 2))
+        a = torch.tensor([0.0, math.log(3.0)])
+        return torch.where(left[:, None], a, a.flip(0))
+
+
+def test_flip_averaging_is_the_mean_of_the_two_distributions():
+    images = torch.zeros(1, 3, 4, 4)
+    images[..., 0] = 1.0
+    plain = age_log_probs(_LeftRight(), images).exp()
+    torch.testing.assert_close(plain, torch.tensor([[0.25, 0.75]]))
+    averaged = age_log_probs(_LeftRight(), images, flip=True).exp()
+    torch.testing.assert_close(averaged, torch.tensor([[0.5, 0.5]]))  # (1/4 + 3/4) / 2 each
