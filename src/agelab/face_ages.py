@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from agelab.faces.detection import detect_faces
-from agelab.inference import AgeEstimates, AgePredictor, predictor_from_bundle
+from agelab.inference import AgePredictor, predictor_from_bundle
+from agelab.models.age_distribution import AgeEstimates
 from agelab.models.bundle import ModelBundle
 from agelab.multi_person import estimate_faces, image_tensor
 from agelab.training.engine import resolve_device

@@ -14,7 +14,7 @@ from torch import nn
 
 from agelab.faces.crops import CropSpec, face_crop
 from agelab.faces.detection import landmarks_68
-from agelab.models.age_distribution import INTERVAL_LEVELS, central_interval, softmax
+from agelab.models.age_distribution import AgeEstimates
 from agelab.models.bundle import ModelBundle
 from agelab.training.data import build_transform
 from agelab.training.engine import resolve_device
@@ -83,31 +83,6 @@ class AgePredictor:
         """Age (Eq. 10) and the spread of the age distribution of each face of a normalised batch."""
         estimates = self.estimate(inputs)
         return estimates.age, estimates.std
-
-
-@dataclass
-class AgeEstimates:
-    """Per face: the expected age, the standard deviation of the distribution, and ``intervals[level] =
-    (low, high)`` from the temperature-scaled distribution (:mod:`agelab.models.age_distribution`)."""
-
-    age: np.ndarray
-    std: np.ndarray
-    intervals: dict[float, tuple[np.ndarray, np.ndarray]]
-
-    @classmethod
-    def empty(cls) -> AgeEstimates:
-        nothing = np.zeros(0)
-        return cls(nothing, nothing, {level: (nothing, nothing) for level in INTERVAL_LEVELS})
-
-    @classmethod
-    def from_log_probs(cls, log_probs: np.ndarray, min_age: int, temperature: float) -> AgeEstimates:
-        probs = softmax(log_probs)
-        ages = np.arange(probs.shape[1]) + min_age
-        mean = probs @ ages
-        std = np.sqrt(np.clip(probs @ ages**2 - mean**2, 0, None))
-        tempered = softmax(log_probs, temperature)
-        intervals = {level: central_interval(tempered, min_age, level) for level in INTERVAL_LEVELS}
-        return cls(mean, std, intervals)
 
 
 class OnnxAgePredictor(AgePredictor):

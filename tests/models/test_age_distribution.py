@@ -90,3 +90,21 @@ def test_flip_averaging_is_the_mean_of_the_two_distributions():
     torch.testing.assert_close(plain, torch.tensor([[0.25, 0.75]]))
     averaged = age_log_probs(_LeftRight(), images, flip=True).exp()
     torch.testing.assert_close(averaged, torch.tensor([[0.5, 0.5]]))  # (1/4 + 3/4) / 2 each
+
+
+def test_age_estimates_by_hand():
+    from agelab.models.age_distribution import AgeEstimates
+
+    log_probs = np.log(np.array([[0.25, 0.5, 0.25], [0.0625, 0.0625, 0.875]]))
+    estimates = AgeEstimates.from_log_probs(log_probs, 10, 1.0)
+    np.testing.assert_allclose(estimates.age, [11.0, 10 * 0.0625 + 11 * 0.0625 + 12 * 0.875])
+    second = 12 * 0.875 + 11 * 0.0625 + 10 * 0.0625
+    variance = 0.0625 * (10 - second) ** 2 + 0.0625 * (11 - second) ** 2 + 0.875 * (12 - second) ** 2
+    np.testing.assert_allclose(estimates.std, [np.sqrt(0.5), np.sqrt(variance)])
+    # (lows, highs): row one's cdf 0.25 0.75 1 reaches 0.25 at 10 and 0.75 at 11; row two's only at 12
+    assert [v.tolist() for v in estimates.intervals[0.5]] == [[10, 12], [11, 12]]
+    hot = AgeEstimates.from_log_probs(log_probs, 10, 1e6)  # near uniform: the 80 % interval spans all three
+    np.testing.assert_allclose(hot.age, estimates.age)  # the temperature never moves the age
+    assert [v.tolist() for v in hot.intervals[0.8]] == [[10, 10], [12, 12]]
+    empty = AgeEstimates.empty()
+    assert len(empty.age) == 0 and set(empty.intervals) == {0.5, 0.8}

@@ -7,13 +7,7 @@ import pandas as pd
 import torch
 
 from agelab.evaluation.metrics import age_report, mae_by
-from agelab.models.age_distribution import (
-    INTERVAL_LEVELS,
-    age_log_probs,
-    central_interval,
-    coverage,
-    softmax,
-)
+from agelab.models.age_distribution import AgeEstimates, age_log_probs, coverage
 from agelab.models.bundle import ModelBundle
 from agelab.training.data import FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, evaluate, make_loader, resolve_device
@@ -27,11 +21,8 @@ def predict_test_ages(
     window of the crop, flip-averaged where the bundle says), and :func:`age_report` on them with the
     intervals' coverage."""
     log_probs, true = age_log_probabilities(bundle, test_faces, config)
-    min_age = bundle.kwargs["min_age"]
-    probs = softmax(log_probs)
-    ages = np.arange(probs.shape[1]) + min_age
-    predicted = probs @ ages  # Eq. 10
-    stds = np.sqrt(probs @ ages**2 - predicted**2).clip(0)
+    estimates = AgeEstimates.from_log_probs(log_probs, bundle.kwargs["min_age"], bundle.temperature)
+    predicted, stds = estimates.age, estimates.std
     columns = {
         "image_path": test_faces["image_path"].to_numpy(),
         "crop_path": test_faces["crop_path"].to_numpy(),
@@ -46,9 +37,7 @@ def predict_test_ages(
         grey = test_faces["grayscale"].fillna(False).astype(bool).to_numpy()
         columns["grayscale"] = grey
         report["mae_by_colour"] = mae_by(predicted, true, np.where(grey, "grayscale", "colour"))
-    tempered = softmax(log_probs, bundle.temperature)
-    for level in INTERVAL_LEVELS:
-        low, high = central_interval(tempered, min_age, level)
+    for level, (low, high) in estimates.intervals.items():
         name = f"{round(level * 100)}"
         columns[f"age_low_{name}"], columns[f"age_high_{name}"] = low, high
         report[f"interval_coverage_{name}"] = coverage(low, high, true)

@@ -11,6 +11,8 @@ networks*, ICML 2017, §4.2): ``a = softmax(z / T)``; ``T`` changes the spread, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
@@ -89,3 +91,28 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64) / temperature
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class AgeEstimates:
+    """Per face: the expected age (Eq. 10, of the untempered distribution), the standard deviation of that
+    distribution, and ``intervals[level] = (low, high)`` of the temperature-scaled one."""
+
+    age: np.ndarray
+    std: np.ndarray
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def empty(cls) -> AgeEstimates:
+        nothing = np.zeros(0)
+        return cls(nothing, nothing, {level: (nothing, nothing) for level in INTERVAL_LEVELS})
+
+    @classmethod
+    def from_log_probs(cls, log_probs: np.ndarray, min_age: int, temperature: float) -> AgeEstimates:
+        probs = softmax(log_probs)
+        ages = np.arange(probs.shape[1]) + min_age
+        mean = probs @ ages
+        std = np.sqrt(np.clip(probs @ ages**2 - mean**2, 0, None))
+        tempered = softmax(log_probs, temperature)
+        intervals = {level: central_interval(tempered, min_age, level) for level in INTERVAL_LEVELS}
+        return cls(mean, std, intervals)
