@@ -172,7 +172,7 @@ def test_compared_models_share_one_augmentation_policy(env):
         dataclasses.astuple(multitask_config(params["hps"]).augment),
         dataclasses.astuple(multitask_config(params["sps"]).augment),
     }
-    assert len(policies) == 1 and policies.pop() == (True, True, 0.2)
+    assert len(policies) == 1 and policies.pop() == (True, True, 0.2, 0.0)  # flip, crop, jitter, grey
 
 
 def test_a_kedro_command_prints_no_warning_a_user_cannot_act_on():

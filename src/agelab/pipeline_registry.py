@@ -19,7 +19,7 @@ from agelab.pipelines.configured_parameters import configured_parameters
 def register_pipelines() -> dict[str, Pipeline]:
     data_pipeline = data.create_pipeline()
     appearance_pipeline = _appearance_pipeline()
-    recon3d_pipeline = recon3d.create_pipeline()
+    recon3d_pipeline = recon3d.create_pipeline(_cross_evaluate("recon3d"))
     sps = data_pipeline + recon3d_pipeline + multitask.create_pipeline("sps")
     return {
         "__default__": sps,  # the main job, as `make run`
@@ -39,12 +39,15 @@ def register_pipelines() -> dict[str, Pipeline]:
     }
 
 
+def _cross_evaluate(section: str) -> tuple[str, ...]:
+    """The cross-dataset sets ``<section>.cross_evaluate`` names (a set it cannot read fails when the run
+    starts, with the config error)."""
+    params = configured_parameters().get(section) or {}
+    return tuple(str(n) for n in params.get("cross_evaluate") or ())
+
+
 def _appearance_pipeline() -> Pipeline:
-    """The appearance pipeline with the cross-dataset sets ``appearance.cross_evaluate`` names (a set it
-    cannot read fails when the run starts, with the config error)."""
-    params = configured_parameters().get("appearance") or {}
-    names = params.get("cross_evaluate") or ()
-    return appearance.create_pipeline(tuple(str(n) for n in names))
+    return appearance.create_pipeline(_cross_evaluate("appearance"))
 
 
 def _compare_pipeline() -> Pipeline:

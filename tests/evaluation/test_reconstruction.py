@@ -7,7 +7,9 @@ import torch
 
 from agelab.evaluation.reconstruction import (
     expression_correlations,
+    inter_ocular_distances,
     landmark_errors,
+    normalised_landmark_errors,
     omega_to_euler_degrees,
     pose_errors,
     pose_report,
@@ -51,6 +53,24 @@ def test_landmark_errors_and_expression_correlations():
     true = rng.normal(size=(50, 2))
     correlations = expression_correlations(np.stack([2 * true[:, 0], -true[:, 1]], 1), true, ["a", "b"])
     assert correlations == pytest.approx({"a": 1.0, "b": -1.0})
+
+
+def test_normalised_landmark_errors_divide_by_the_outer_eye_corners_span():
+    target = np.full((2, 68, 2), 10.0)
+    target[:, 36] = (20.0, 30.0)
+    target[0, 45] = (60.0, 30.0)  # eye span 40 px
+    target[1, 45] = (26.0, 38.0)  # eye span |(6, 8)| = 10 px
+    np.testing.assert_allclose(inter_ocular_distances(target), [40.0, 10.0])
+    predicted = target.copy()
+    predicted[:, :, 0] += 2.0  # every point 2 px off
+    predicted[:, :17] += 50.0  # the jaw is not among the 48 points
+    np.testing.assert_allclose(normalised_landmark_errors(predicted, target), [2.0 / 40.0, 2.0 / 10.0])
+    # over all 68 points: 17 jaw points |(52, 50)| off, 51 points 2 px off
+    jaw = np.hypot(52.0, 50.0)
+    np.testing.assert_allclose(
+        normalised_landmark_errors(predicted, target, range(68)),
+        (17 * jaw + 51 * 2.0) / 68 / np.array([40.0, 10.0]),
+    )
 
 
 def test_landmark_errors_are_distances_to_a_target_away_from_the_origin():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from agelab.pipelines.appearance.nodes import AppearanceConfig
+from agelab.pipelines.appearance.nodes import EVALUATION_ONLY, AppearanceConfig
 from agelab.pipelines.multitask.nodes import MultiTaskConfig
 from agelab.pipelines.recon3d.nodes import Recon3DConfig
 from agelab.training.checkpoints import (
@@ -80,7 +80,9 @@ def _replace(config, path, new):
 
 
 def _key(config):
-    settings = dataclasses.asdict(config)
+    # the settings each node fingerprints (AppearanceConfig leaves out what acts after training)
+    fingerprinted = getattr(config, "training_settings", None)
+    settings = fingerprinted() if fingerprinted else dataclasses.asdict(config)
     training = getattr(config, "training", None)
     resume = training.resume_key() if hasattr(training, "resume_key") else settings.get("training")
     return fingerprint_key({**training_fingerprint("data", settings), "training": resume})
@@ -98,9 +100,23 @@ def test_every_setting_that_changes_the_result_changes_the_checkpoint_key(config
     for path, value in _leaves(config):
         if path[-1] in NOT_RESULT and (path[-1] == "show_progress" or path[0] == "training"):
             continue
+        if path[0] in EVALUATION_ONLY:
+            continue
         assert _key(_replace(config, path, _perturbed(value))) != base, ".".join(path)
         checked += 1
     assert checked >= 8
+
+
+def test_appearance_settings_that_act_after_training_keep_the_checkpoint_key():
+    config = AppearanceConfig()
+    fgnet_set = {"fgnet": {"dataset": "fgnet"}}
+    for changed in (
+        dataclasses.replace(config, test_time_flip=True),
+        dataclasses.replace(config, calibrate_intervals=False),
+        dataclasses.replace(config, cross_datasets=fgnet_set, cross_evaluate=("fgnet",)),
+    ):
+        assert _key(changed) == _key(config)
+    assert set(EVALUATION_ONLY) <= {f.name for f in dataclasses.fields(AppearanceConfig)}
 
 
 def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weights(tmp_path):

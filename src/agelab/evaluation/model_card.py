@@ -124,6 +124,10 @@ def _cross_dataset_section(cross_reports: dict[str, dict]) -> list[str]:
     ]
 
 
+#: how far below its nominal 80 % an interval's coverage may fall before the card warns of it
+UNDER_COVERAGE = 0.05
+
+
 def _interval_section(report: dict, cross_reports: dict[str, dict]) -> list[str]:
     if "interval_coverage_50" not in report:
         return []
@@ -138,6 +142,19 @@ def _interval_section(report: dict, cross_reports: dict[str, dict]) -> list[str]
         for name, r in {"test split": report, **cross_reports}.items()
         if "interval_coverage_50" in r
     ]
+    # an interval that holds well under its nominal share of true ages (5 points or more) is named
+    short = [
+        f"{name} ({r['interval_coverage_80']:.1%} inside the 80 % interval)"
+        for name, r in {"the test split": report, **cross_reports}.items()
+        if r.get("interval_coverage_80", 0.8) <= 0.8 - UNDER_COVERAGE
+    ]
+    caveat = (
+        "\n\nThe temperature is fitted on faces like the training set's; on "
+        + ", ".join(short)
+        + " the intervals are too narrow: read them as a lower bound on the uncertainty there."
+        if short
+        else ""
+    )
     return [
         "## Age intervals\nEach face's 50 % and 80 % central interval of the predicted age distribution, "
         f"temperature-scaled on the validation split (T = {report.get('temperature', 1.0):.3f}). Coverage: "
@@ -145,4 +162,5 @@ def _interval_section(report: dict, cross_reports: dict[str, dict]) -> list[str]
         + _table(
             rows, ["faces", "50 % coverage", "50 % width (years)", "80 % coverage", "80 % width (years)"]
         )
+        + caveat
     ]

@@ -2,7 +2,8 @@
 and expression recovery (correlation), each beside the baseline of predicting the mean.
 
 Pose and expression need ground truth, which only the synthetic set has; landmark error against dlib's
-landmarks is available for every dataset.
+landmarks is available for every dataset, and against hand-annotated points (FG-NET) as the normalised mean
+error of face alignment: the mean point distance over the inter-ocular distance.
 """
 
 from __future__ import annotations
@@ -18,11 +19,26 @@ from agelab.morphable.camera import mean_rotation, rotation_angle_degrees, rotat
 #: |yaw| bins (degrees) the pose error is reported in
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 90.0)
 
+#: 68-point indices of the outer eye corners, the ends of the inter-ocular distance (300-W's normaliser)
+OUTER_EYE_CORNERS = (36, 45)
+
 
 def landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_48) -> np.ndarray:
     """Mean Euclidean distance (pixels) over ``points`` per face, for ``(F, 68, 2)`` arrays."""
     index = list(points)
     return np.linalg.norm(predicted[:, index] - target[:, index], axis=-1).mean(1)
+
+
+def inter_ocular_distances(landmarks: np.ndarray) -> np.ndarray:
+    """Distance between the outer eye corners (:data:`OUTER_EYE_CORNERS`), ``(F, 68, 2)`` → ``(F,)``."""
+    left, right = OUTER_EYE_CORNERS
+    return np.linalg.norm(landmarks[:, right] - landmarks[:, left], axis=-1)
+
+
+def normalised_landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_48) -> np.ndarray:
+    """Normalised mean error per face: :func:`landmark_errors` over ``points`` divided by the ``target``'s
+    inter-ocular distance, so faces of every size count alike (0.05 = 5 % of the eye span)."""
+    return landmark_errors(predicted, target, points) / inter_ocular_distances(target)
 
 
 def pose_errors(predicted_omega: np.ndarray, true_omega: np.ndarray) -> np.ndarray:

@@ -30,6 +30,18 @@ def cross_dataset_parameters(
     return merge_overrides(evaluation, overrides, where=where)
 
 
+def check_cross_evaluate(
+    cross_evaluate: tuple[str, ...], cross_datasets: Mapping[str, Any], *, where: str
+) -> None:
+    """Every name in ``<where>.cross_evaluate`` is a set ``<where>.cross_datasets`` defines."""
+    for name in cross_evaluate:
+        if name not in cross_datasets:
+            raise ConfigError(
+                f"{where}.cross_evaluate names '{name}', which {where}.cross_datasets does not "
+                f"define (defined: {sorted(cross_datasets)})"
+            )
+
+
 def as_test_set(clean_faces: pd.DataFrame, data_params: Mapping[str, Any]) -> pd.DataFrame:
     """Every cleaned face of a cross-dataset set is a test face, in age groups of its own."""
     if clean_faces.empty:

@@ -21,7 +21,7 @@ from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.age_distribution import fit_temperature
 from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
-from agelab.preprocessing.cross_dataset import cross_dataset_parameters
+from agelab.preprocessing.cross_dataset import check_cross_evaluate, cross_dataset_parameters
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
 from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
 from agelab.training.engine import TrainConfig, fit, resolve_device
@@ -56,12 +56,13 @@ class AppearanceConfig:
     show_progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in self.cross_evaluate:
-            if name not in self.cross_datasets:
-                raise ConfigError(
-                    f"appearance.cross_evaluate names '{name}', which appearance.cross_datasets does not "
-                    f"define (defined: {sorted(self.cross_datasets)})"
-                )
+        check_cross_evaluate(self.cross_evaluate, self.cross_datasets, where="appearance")
+
+    def training_settings(self) -> dict[str, Any]:
+        """Every setting that changes what training learns: all but :data:`EVALUATION_ONLY`, which act after
+        training (flip averaging, interval calibration, cross-dataset scoring) and so keep a run's
+        checkpoints."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in EVALUATION_ONLY}
 
 
 #: settings that act after training (evaluation only): changing them keeps a run's checkpoints
@@ -95,8 +96,7 @@ def train_appearance_subnet(
     )
     fingerprint = training_fingerprint(
         data_digest(model_input),
-        # what happens after training (flip averaging, interval calibration) does not touch a checkpoint
-        {k: v for k, v in dataclasses.asdict(config).items() if k not in EVALUATION_ONLY},
+        config.training_settings(),
         initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
     )
     live = _mlflow_epoch_logger()

@@ -8,47 +8,24 @@ face of it; the model card reports them beside the test split.
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from kedro.pipeline import Pipeline, node, pipeline
 
 from agelab.pipelines.appearance import nodes
-from agelab.pipelines.data.pipeline import RAW_DATASETS, reading_pipeline
-from agelab.preprocessing.cross_dataset import as_test_set
-
-
-def _bind(func, **kwargs):
-    return functools.update_wrapper(functools.partial(func, **kwargs), func)
+from agelab.pipelines.cross_dataset import cross_dataset_pipeline as _cross_dataset_pipeline
 
 
 def cross_dataset_pipeline(name: str) -> Pipeline:
     """Score ``appearance_model`` on every face of the cross-dataset set ``name``."""
-    parts = Pipeline(
-        [
-            node(
-                _bind(nodes.cross_dataset_data_parameters, name=name),
-                ["params:data", "params:appearance"],
-                "data_params",
-                name="configure_data",
-            ),
-            reading_pipeline("data_params"),
-            node(as_test_set, ["clean_faces", "data_params"], "test_faces", name="as_test_set"),
-            node(
-                _bind(nodes.evaluate_appearance_cross_dataset, name=name),
-                ["appearance_model", "test_faces", "model_input_faces", "params:appearance"],
-                ["predictions", "report", "metrics"],
-                name="evaluate",
-            ),
-        ]
-    )
-    free = parts.inputs()
-    shared = {"face_cache", "appearance_model", "model_input_faces", *[f"raw_{d}" for d in RAW_DATASETS]}
-    return pipeline(
-        parts,
+    return _cross_dataset_pipeline(
+        name,
         namespace=f"appearance_cross_{name}",
-        inputs={n for n in shared if n in free},
-        parameters={n for n in free if n.startswith("params:")},
+        configure=nodes.cross_dataset_data_parameters,
+        configure_inputs=["params:data", "params:appearance"],
+        evaluate=nodes.evaluate_appearance_cross_dataset,
+        evaluate_inputs=["appearance_model", "test_faces", "model_input_faces", "params:appearance"],
+        evaluate_outputs=["predictions", "report", "metrics"],
     )
 
 

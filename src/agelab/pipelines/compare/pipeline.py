@@ -9,13 +9,13 @@ Which runs exist is configuration (``parameters_compare.yml``), read by :mod:`.p
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from kedro.pipeline import Pipeline, node
 
 from agelab.experiments.grid import CompareConfig, Plan
 from agelab.pipelines.compare import nodes
+from agelab.pipelines.cross_dataset import bind as _bind
 from agelab.pipelines.data.pipeline import RAW_DATASETS, reading_pipeline
 from agelab.preprocessing.cross_dataset import as_test_set
 
@@ -34,10 +34,6 @@ def _namespaced(parts: list, namespace: str, inputs: set[str], **kwargs) -> Pipe
         parameters={name for name in free if name.startswith("params:")},
         **kwargs,
     )
-
-
-def _bind(func, **kwargs):
-    return functools.update_wrapper(functools.partial(func, **kwargs), func)
 
 
 def _run_pipeline(variant) -> Pipeline:

@@ -16,8 +16,10 @@ from matplotlib.figure import Figure
 from agelab.config import ConfigError, from_mapping
 from agelab.evaluation.plots import learning_curves, reconstruction_overlays
 from agelab.evaluation.reconstruction import (
+    OUTER_EYE_CORNERS,
     expression_correlations,
     landmark_errors,
+    normalised_landmark_errors,
     omega_to_euler_degrees,
     pose_errors,
     pose_report,
@@ -33,12 +35,14 @@ from agelab.morphable.fitting import place_mean_face
 from agelab.morphable.image_formation import form_image
 from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
+from agelab.preprocessing.cross_dataset import check_cross_evaluate, cross_dataset_parameters
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
 from agelab.training.data import AugmentConfig
 from agelab.training.engine import TrainConfig, fit, resolve_device
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
     crop_landmarks,
+    has_landmarks,
     landmark_weights,
     split_with_landmarks,
 )
@@ -68,7 +72,22 @@ class Recon3DConfig:
     landmark_faces: str = "detected"  # detected: landmark term only where dlib's detector found the face
     training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     overlay_faces: int = 8  # faces in the Fig. 2 overlay
+    # sets with hand-annotated 68-point landmarks the trained subnet is checked against (conf/real: [fgnet]);
+    # names of cross_datasets (conf/base/globals.yml)
+    cross_evaluate: tuple[str, ...] = ()
+    cross_datasets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_cross_evaluate(self.cross_evaluate, self.cross_datasets, where="recon3d")
+
+    def training_settings(self) -> dict[str, Any]:
+        """Every setting that changes what training learns: all but :data:`EVALUATION_ONLY`."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in EVALUATION_ONLY}
+
+
+#: settings that act after training (evaluation only): changing them keeps a run's checkpoints
+EVALUATION_ONLY = ("cross_evaluate", "cross_datasets")
 
 
 def _config(params: dict[str, Any]) -> Recon3DConfig:
@@ -118,7 +137,7 @@ def train_recon3d_subnet(
     fingerprint = training_fingerprint(
         data_digest(model_input),
         {
-            **dataclasses.asdict(config),
+            **config.training_settings(),
             "model": kwargs,
             "morphable_model": {"name": morphable.name, "vertices": morphable.n_vertices},
             "crop_size": crop_size,
@@ -187,6 +206,97 @@ def _predict(
     return predict_codes(bundle, faces, config.training)
 
 
+def _bundle_morphable_model(bundle: ModelBundle, config: Recon3DConfig) -> MorphableModel:
+    morphable = load_morphable_model(config.morphable_model)
+    if morphable.name != bundle.info.get("morphable_model"):
+        raise ConfigError(
+            f"the 3D subnet was trained with the {bundle.info.get('morphable_model')} morphable model, "
+            f"recon3d.morphable_model now gives {morphable.name}"
+        )
+    return morphable
+
+
+def _fit_landmarks(
+    bundle: ModelBundle, faces: pd.DataFrame, config: Recon3DConfig, morphable: MorphableModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Codes z, dlib's landmarks, the fit's projected landmarks and the mean face's (placed where the
+    training faces are on average), all ``(F, 68, 2)`` in the network input's pixels."""
+    camera = Camera.for_image(bundle.image_size, bundle.info.get("focal_per_size", config.focal_per_size))
+    z, dlib_landmarks = _predict(bundle, faces, config)
+    with torch.no_grad():
+        projected = form_image(
+            morphable, MorphableParams.from_vector(torch.as_tensor(z)), camera
+        ).landmarks.numpy()
+        untrained = recon3d_subnet(**bundle.kwargs)
+        mean_face = untrained.decode(torch.zeros(len(z), untrained.z_offset.numel()))
+        baseline = form_image(morphable, MorphableParams.from_vector(mean_face), camera).landmarks.numpy()
+    return z, dlib_landmarks, projected, baseline
+
+
+def cross_dataset_data_parameters(data_params: dict[str, Any], params: dict[str, Any], *, name: str) -> dict:
+    """``data`` settings of the cross-dataset set ``name`` (:func:`cross_dataset_parameters`)."""
+    overrides = _config(params).cross_datasets[name]
+    return cross_dataset_parameters(data_params, overrides, where=f"recon3d.cross_datasets.{name}")
+
+
+def evaluate_recon3d_cross_dataset(
+    bundle: ModelBundle, test_faces: pd.DataFrame, params: dict[str, Any], *, name: str
+) -> tuple[pd.DataFrame, dict, dict]:
+    """The 3D subnet's landmarks against a set's annotated 68 points (FG-NET's hand annotation), never
+    trained on: the normalised mean error over the 48 points the fit uses (:func:`normalised_landmark_errors`,
+    divided by the annotated outer-eye-corner distance), beside dlib's landmarks and the mean face."""
+    config = _config(params)
+    morphable = _bundle_morphable_model(bundle, config)
+    faces = test_faces[has_landmarks(test_faces, "landmarks_68") & has_landmarks(test_faces, "landmarks")]
+    if faces.empty:
+        raise ConfigError(
+            f"recon3d.cross_datasets.{name}: no face has both annotated 68-point landmarks and dlib's; "
+            "the landmark check needs a dataset that ships its points (FG-NET's .pts, the synthetic set)"
+        )
+    z, dlib_landmarks, projected, baseline = _fit_landmarks(bundle, faces, config, morphable)
+    truth = crop_landmarks(faces, "landmarks", bundle.crop_size, bundle.image_size, dlib=False)
+    errors = {
+        "recon3d": normalised_landmark_errors(projected, truth),
+        "dlib": normalised_landmark_errors(dlib_landmarks, truth),
+        "mean_face": normalised_landmark_errors(baseline, truth),
+    }
+    euler = omega_to_euler_degrees(MorphableParams.from_vector(torch.as_tensor(z)).omega.numpy())
+    predictions = pd.DataFrame(
+        {
+            "image_path": faces["image_path"].to_numpy(),
+            "age": faces["age"].to_numpy(),
+            "yaw": euler[:, 0],
+            "pitch": euler[:, 1],
+            "roll": euler[:, 2],
+            **{f"nme_{who}": e for who, e in errors.items()},
+            "nme_dlib_68": normalised_landmark_errors(dlib_landmarks, truth, range(68)),
+        }
+    )
+    report = {
+        "dataset": name,
+        "faces": len(faces),
+        "faces_without_annotation": int(len(test_faces) - len(faces)),
+        "points": len(LANDMARKS_48),
+        "normaliser": f"distance between the annotated points {OUTER_EYE_CORNERS[0]} and "
+        f"{OUTER_EYE_CORNERS[1]} (outer eye corners)",
+        **{f"nme_{who}": float(e.mean()) for who, e in errors.items()},
+        **{f"nme_{who}_median": float(np.median(e)) for who, e in errors.items()},
+        "nme_dlib_68": float(predictions["nme_dlib_68"].mean()),
+        "recon3d_beats_mean_face": float((errors["recon3d"] < errors["mean_face"]).mean()),
+        "landmark_error_vs_truth_px": float(landmark_errors(projected, truth).mean()),
+        "input_size_px": bundle.image_size,
+    }
+    logger.info(
+        "3D subnet on %s's annotated landmarks (%d faces): NME %.3f (dlib %.3f, mean face %.3f)",
+        name,
+        len(faces),
+        report["nme_recon3d"],
+        report["nme_dlib"],
+        report["nme_mean_face"],
+    )
+    return predictions, report, _flat_metrics(report, f"{name}_")
+
+
 def _formation_numpy(morphable: MorphableModel, z: np.ndarray, camera: Camera, chunk: int = 64):
     pixels, depths, colours = [], [], []
     with torch.no_grad():
@@ -206,23 +316,10 @@ def evaluate_recon3d_subnet(
     """Test-split landmark reprojection error (vs dlib; vs ground truth where known), pose error and
     expression correlation against the synthetic ground truth, each beside its mean-prediction baseline."""
     config = _config(params)
-    morphable = load_morphable_model(config.morphable_model)
-    if morphable.name != bundle.info.get("morphable_model"):
-        raise ConfigError(
-            f"the 3D subnet was trained with the {bundle.info.get('morphable_model')} morphable model, "
-            f"recon3d.morphable_model now gives {morphable.name}"
-        )
-    camera = Camera.for_image(bundle.image_size, bundle.info.get("focal_per_size", config.focal_per_size))
+    morphable = _bundle_morphable_model(bundle, config)
     test_faces = split_with_landmarks(model_input, "test")
-    z, dlib_landmarks = _predict(bundle, test_faces, config)
+    z, dlib_landmarks, projected, baseline_landmarks = _fit_landmarks(bundle, test_faces, config, morphable)
     params_pred = MorphableParams.from_vector(torch.as_tensor(z))
-    with torch.no_grad():
-        projected = form_image(morphable, params_pred, camera).landmarks.numpy()
-        untrained = recon3d_subnet(**bundle.kwargs)
-        mean_face = untrained.decode(torch.zeros(len(z), untrained.z_offset.numel()))
-        baseline_landmarks = form_image(
-            morphable, MorphableParams.from_vector(mean_face), camera
-        ).landmarks.numpy()
     dlib_error = landmark_errors(projected, dlib_landmarks)
     report: dict[str, Any] = {
         "faces": len(test_faces),
