@@ -14,6 +14,7 @@ from agelab.evaluation.reconstruction import (
     pose_errors,
     pose_report,
 )
+from agelab.faces.landmark_schemes import FGNET_68
 from agelab.morphable.camera import euler_to_omega, mean_rotation, rotation_angle_degrees
 
 
@@ -65,12 +66,25 @@ def test_normalised_landmark_errors_divide_by_the_outer_eye_corners_span():
     predicted[:, :, 0] += 2.0  # every point 2 px off
     predicted[:, :17] += 50.0  # the jaw is not among the 48 points
     np.testing.assert_allclose(normalised_landmark_errors(predicted, target), [2.0 / 40.0, 2.0 / 10.0])
-    # over all 68 points: 17 jaw points |(52, 50)| off, 51 points 2 px off
-    jaw = np.hypot(52.0, 50.0)
-    np.testing.assert_allclose(
-        normalised_landmark_errors(predicted, target, range(68)),
-        (17 * jaw + 51 * 2.0) / 68 / np.array([40.0, 10.0]),
-    )
+    # 12 of the 48 points 2 px off, 36 exact: a mean of 0.5 px
+    predicted = target.copy()
+    predicted[:, 48:60, 1] -= 2.0
+    np.testing.assert_allclose(normalised_landmark_errors(predicted, target), [0.5 / 40.0, 0.5 / 10.0])
+
+
+def test_an_annotation_in_another_markup_is_compared_point_for_point_through_its_correspondence():
+    """FG-NET's point 27 is iBUG's 36 (the right eye's outer corner), its 67 the nose tip (iBUG 30), ..."""
+    rng = np.random.default_rng(3)
+    ibug = rng.uniform(0.0, 100.0, size=(1, 68, 2))
+    fgnet = np.full((1, 68, 2), 1e6)  # points without an iBUG counterpart: never read
+    fgnet[:, list(FGNET_68.annotated)] = ibug[:, list(FGNET_68.ibug)]
+    assert normalised_landmark_errors(ibug, fgnet, FGNET_68) == pytest.approx([0.0])
+    assert fgnet[0, 27] == pytest.approx(ibug[0, 36]) and fgnet[0, 67] == pytest.approx(ibug[0, 30])
+    shifted = ibug.copy()
+    shifted[..., 0] += 3.0  # every point 3 px off, over FG-NET's eye span (its points 27 and 32)
+    span = np.linalg.norm(fgnet[0, 32] - fgnet[0, 27])
+    assert span == pytest.approx(np.linalg.norm(ibug[0, 45] - ibug[0, 36]))
+    assert normalised_landmark_errors(shifted, fgnet, FGNET_68) == pytest.approx([3.0 / span])
 
 
 def test_landmark_errors_are_distances_to_a_target_away_from_the_origin():

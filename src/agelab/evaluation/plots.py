@@ -84,11 +84,14 @@ def reconstruction_overlays(
     *,
     titles: list[str] | None = None,
     title: str = "",
+    landmarks: dict[str, np.ndarray | list[np.ndarray]] | None = None,
 ) -> Figure:
     """Savov et al. Fig. 2: each image (top) and the predicted 3D face rendered onto it (bottom).
 
     ``pixels`` ``(F, N, 2)``, ``depths`` ``(F, N)`` and linear-RGB ``colours`` ``(F, N, 3)`` are the image
     formation's per-vertex outputs; the mesh is z-buffered with :func:`agelab.morphable.rasterize`.
+    ``landmarks`` (label → ``(F, P, 2)``, or one ``(P, 2)`` per face, in the image's pixels) are drawn on the
+    top row, one colour each.
     """
     from agelab.colour import linear_to_srgb
     from agelab.morphable.rasterize import rasterize
@@ -103,15 +106,25 @@ def reconstruction_overlays(
         overlay[frags.mask] = 0.15 * overlay[frags.mask] + 0.85 * srgb
         axes[0, k].imshow(image)
         axes[1, k].imshow(overlay)
+        for (label, points), colour in zip((landmarks or {}).items(), LANDMARK_COLOURS, strict=False):
+            axes[0, k].scatter(*points[k].T, s=2.5, c=colour, label=label if k == 0 else None, linewidths=0)
+        axes[0, k].set_xlim(-0.5, width - 0.5)  # points off the crop (a wrong detection) stay off the figure
+        axes[0, k].set_ylim(height - 0.5, -0.5)
         if titles:
             axes[0, k].set_title(titles[k], fontsize=7)
         for ax in axes[:, k]:
             ax.axis("off")
+    if landmarks:
+        figure.legend(loc="lower center", ncol=len(landmarks), fontsize=7, markerscale=3, frameon=False)
     figure.suptitle(
         title or "3D reconstructions: input (top), predicted model projected on it (bottom)", fontsize=9
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.04 if landmarks else 0, 1, 1))
     return figure
+
+
+#: colours of the landmark sets an overlay draws, in order (annotated, the fit's, dlib's)
+LANDMARK_COLOURS = ("#2ca02c", "#d62728", "#1f77b4")
 
 
 def kappa_curves(history: list[dict], stitch_names: tuple[str, ...] = ()) -> Figure:

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 from agelab.faces.detection import LANDMARKS_48
+from agelab.faces.landmark_schemes import IBUG_68, PointCorrespondence
 from agelab.morphable.camera import mean_rotation, rotation_angle_degrees, rotation_matrix
 
 #: |yaw| bins (degrees) the pose error is reported in
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 90.0)
 
-#: 68-point indices of the outer eye corners, the ends of the inter-ocular distance (300-W's normaliser)
+#: iBUG 68-point indices of the outer eye corners, the ends of the inter-ocular distance (300-W's normaliser)
 OUTER_EYE_CORNERS = (36, 45)
 
 
@@ -29,16 +30,29 @@ def landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_
     return np.linalg.norm(predicted[:, index] - target[:, index], axis=-1).mean(1)
 
 
-def inter_ocular_distances(landmarks: np.ndarray) -> np.ndarray:
-    """Distance between the outer eye corners (:data:`OUTER_EYE_CORNERS`), ``(F, 68, 2)`` → ``(F,)``."""
-    left, right = OUTER_EYE_CORNERS
+def inter_ocular_distances(landmarks: np.ndarray, corners: tuple[int, int] = OUTER_EYE_CORNERS) -> np.ndarray:
+    """Distance between the outer eye corners (``corners`` of the markup), ``(F, P, 2)`` → ``(F,)``."""
+    left, right = corners
     return np.linalg.norm(landmarks[:, right] - landmarks[:, left], axis=-1)
 
 
-def normalised_landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_48) -> np.ndarray:
-    """Normalised mean error per face: :func:`landmark_errors` over ``points`` divided by the ``target``'s
+def normalised_landmark_errors(
+    predicted: np.ndarray, annotated: np.ndarray, correspondence: PointCorrespondence = IBUG_68
+) -> np.ndarray:
+    """Normalised mean error per face: the mean distance between ``predicted`` (iBUG 68 points) and the
+    ``annotated`` points over the points both markups share (``correspondence``), divided by the annotated
     inter-ocular distance, so faces of every size count alike (0.05 = 5 % of the eye span)."""
-    return landmark_errors(predicted, target, points) / inter_ocular_distances(target)
+    ibug, marked = list(correspondence.ibug), list(correspondence.annotated)
+    distances = np.linalg.norm(predicted[:, ibug] - annotated[:, marked], axis=-1).mean(1)
+    return distances / inter_ocular_distances(annotated, correspondence.outer_eye_corners)
+
+
+def yaw_bins(yaw: np.ndarray) -> dict[str, np.ndarray]:
+    """The faces in each |yaw| bin of :data:`YAW_BINS`, as masks (``"0-15"``: 0° ≤ |yaw| < 15°)."""
+    return {
+        f"{lo:.0f}-{hi:.0f}": (np.abs(yaw) >= lo) & (np.abs(yaw) < hi)
+        for lo, hi in itertools.pairwise(YAW_BINS)
+    }
 
 
 def pose_errors(predicted_omega: np.ndarray, true_omega: np.ndarray) -> np.ndarray:
@@ -76,11 +90,9 @@ def pose_report(
     mean_pose = mean_rotation(torch.as_tensor(train_omega, dtype=torch.float64)).numpy()
     baseline = pose_errors(np.tile(mean_pose, (len(true_omega), 1)), true_omega)
     bins = {}
-    yaw = np.abs(true_yaw)
-    for lo, hi in itertools.pairwise(YAW_BINS):
-        inside = (yaw >= lo) & (yaw < hi)
+    for label, inside in yaw_bins(true_yaw).items():
         if inside.any():
-            bins[f"{lo:.0f}-{hi:.0f}"] = {
+            bins[label] = {
                 "count": int(inside.sum()),
                 "pose_error_deg": float(errors[inside].mean()),
                 "mean_pose_baseline_deg": float(baseline[inside].mean()),

@@ -105,11 +105,12 @@ def test_a_cross_dataset_sets_annotated_landmarks_score_the_trained_subnet(tmp_p
     catalog["recon3d_model"] = ModelBundleDataset(filepath=str(tmp_path / "recon3d.pt"))
     catalog["recon3d_cross_wild.report"] = JSONDataset(filepath=str(tmp_path / "wild.json"))
     catalog["recon3d_cross_wild.predictions"] = CSVDataset(filepath=str(tmp_path / "wild.csv"))
+    catalog["recon3d_cross_wild.overlays"] = MemoryDataset()
     SequentialRunner().run(create_data_pipeline() + create_pipeline(("wild",)), catalog)
 
     report = json.loads((tmp_path / "wild.json").read_text())
     predictions = pd.read_csv(tmp_path / "wild.csv")
-    assert report["faces"] == len(predictions) > 0 and report["points"] == 48
+    assert report["faces"] == len(predictions) > 0 and report["markups"] == {"ibug_68": 48}
     train_paths = set(pd.read_parquet(tmp_path / "model_input.parquet")["image_path"])
     assert not train_paths & set(predictions["image_path"])  # never trained on
     assert report["nme_recon3d"] == pytest.approx(predictions["nme_recon3d"].mean())
@@ -118,6 +119,15 @@ def test_a_cross_dataset_sets_annotated_landmarks_score_the_trained_subnet(tmp_p
     # starts from (that it learns is the test above's; on FG-NET, docs/real_faces.md)
     assert 0 < report["nme_dlib"] < 0.8 * report["nme_mean_face"]
     assert report["nme_recon3d"] < 1.01 * report["nme_mean_face"]
+    overlay = catalog["recon3d_cross_wild.overlays"].load()  # faces best to worst, three landmark sets each
+    shown = min(RECON3D["overlay_faces"], len(predictions))
+    first_row = overlay.axes[:shown]
+    titles = [ax.get_title() for ax in first_row]
+    assert titles[0] == f"age {predictions.sort_values('nme_recon3d')['age'].iloc[0]:.0f}, " + (
+        f"NME {predictions['nme_recon3d'].min():.3f}"
+    )
+    assert all(len(ax.collections) == 3 for ax in first_row)
+    assert [t.get_text() for t in overlay.legends[0].get_texts()] == ["annotated", "3D fit", "dlib"]
 
 
 def test_a_cross_dataset_set_without_annotated_points_is_refused_by_name():

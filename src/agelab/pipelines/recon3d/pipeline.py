@@ -25,6 +25,14 @@ def cross_dataset_pipeline(name: str) -> Pipeline:
         evaluate=nodes.evaluate_recon3d_cross_dataset,
         evaluate_inputs=["recon3d_model", "test_faces", "params:recon3d"],
         evaluate_outputs=["predictions", "report", "metrics"],
+        after=[
+            (
+                nodes.plot_recon3d_cross_dataset,
+                ["recon3d_model", "test_faces", "predictions", "params:recon3d"],
+                "overlays",
+                "plot",
+            )
+        ],
     )
 
 
