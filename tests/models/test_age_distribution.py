@@ -30,8 +30,9 @@ def test_central_interval_of_a_point_mass_and_unnormalised_rows():
     probs = np.array([[0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
     low, high = central_interval(probs, 0, 0.8)
     assert low.tolist() == [2, 0] and high.tolist() == [2, 3]
-    with pytest.raises(ValueError, match="in \\(0, 1\\)"):
-        central_interval(probs, 0, 1.0)
+    for level in (0.0, 1.0):  # an empty interval and the whole range are not intervals
+        with pytest.raises(ValueError, match="in \\(0, 1\\)"):
+            central_interval(probs, 0, level)
 
 
 def test_coverage_counts_rounded_ages_inside_inclusive_bounds():
@@ -108,3 +109,32 @@ def test_age_estimates_by_hand():
     assert [v.tolist() for v in hot.intervals[0.8]] == [[10, 10], [12, 12]]
     empty = AgeEstimates.empty()
     assert len(empty.age) == 0 and set(empty.intervals) == {0.5, 0.8}
+
+
+def test_large_logits_stay_finite_and_each_face_is_normalised_on_its_own():
+    """The max is subtracted before exp (1000-logit faces do not overflow), and each row's normaliser is its
+    own: two faces' NLL is the mean of their single-face NLLs."""
+    logits = np.array([[1000.0, 1000.0 + math.log(3.0)], [0.0, 5.0]])
+    probs = softmax(logits)
+    assert np.isfinite(probs).all()
+    np.testing.assert_allclose(probs[0], [0.25, 0.75])
+    np.testing.assert_allclose(probs.sum(axis=1), [1.0, 1.0])
+    ages = np.array([1.0, 0.0])
+    both = negative_log_likelihood(logits, ages, 0, 1.0)
+    one = [negative_log_likelihood(logits[i : i + 1], ages[i : i + 1], 0, 1.0) for i in range(2)]
+    assert both == pytest.approx(np.mean(one)) and both == pytest.approx(
+        (-math.log(0.75) + math.log1p(math.exp(5.0))) / 2
+    )
+
+
+def test_central_interval_cuts_the_tails_at_half_the_missing_mass():
+    """At 50 %: the lower cut is where the cdf reaches 0.25 (not 1/6, not 0.5)."""
+    probs = np.array([[0.2, 0.1, 0.4, 0.3]])  # cdf 0.2 0.3 0.7 1.0
+    low, high = central_interval(probs, 0, 0.5)
+    assert (low[0], high[0]) == (1, 3)  # 0.25 reached at age 1; 0.75 at age 3
+    low, _ = central_interval(np.array([[0.18, 0.1, 0.42, 0.3]]), 0, 0.6)  # 0.2 reached at age 1, not 0
+    assert low[0] == 1
+
+
+def test_coverage_of_no_faces_is_undefined_not_zero():
+    assert math.isnan(coverage(np.array([]), np.array([]), np.array([])))
