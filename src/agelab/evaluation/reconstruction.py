@@ -20,9 +20,6 @@ from agelab.morphable.camera import mean_rotation, rotation_angle_degrees, rotat
 #: |yaw| bins (degrees) the pose error is reported in
 YAW_BINS = (0.0, 15.0, 30.0, 45.0, 90.0)
 
-#: iBUG 68-point indices of the outer eye corners, the ends of the inter-ocular distance (300-W's normaliser)
-OUTER_EYE_CORNERS = (36, 45)
-
 
 def landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_48) -> np.ndarray:
     """Mean Euclidean distance (pixels) over ``points`` per face, for ``(F, 68, 2)`` arrays."""
@@ -30,7 +27,9 @@ def landmark_errors(predicted: np.ndarray, target: np.ndarray, points=LANDMARKS_
     return np.linalg.norm(predicted[:, index] - target[:, index], axis=-1).mean(1)
 
 
-def inter_ocular_distances(landmarks: np.ndarray, corners: tuple[int, int] = OUTER_EYE_CORNERS) -> np.ndarray:
+def inter_ocular_distances(
+    landmarks: np.ndarray, corners: tuple[int, int] = IBUG_68.outer_eye_corners
+) -> np.ndarray:
     """Distance between the outer eye corners (``corners`` of the markup), ``(F, P, 2)`` → ``(F,)``."""
     left, right = corners
     return np.linalg.norm(landmarks[:, right] - landmarks[:, left], axis=-1)
