@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 from agelab.models.age_distribution import (
+    INTERVAL_LEVELS,
+    AgeEstimates,
     age_log_probs,
     central_interval,
     coverage,
@@ -138,3 +140,30 @@ def test_central_interval_cuts_the_tails_at_half_the_missing_mass():
 
 def test_coverage_of_no_faces_is_undefined_not_zero():
     assert math.isnan(coverage(np.array([]), np.array([]), np.array([])))
+
+
+def test_std_of_an_almost_one_hot_distribution_is_zero_not_nan():
+    # all mass on age 89 but e^-36.5 on age 85: E[a²] − E[a]² rounds to −9e-13 in float64, which the clip
+    # must turn into 0 before the square root (measured; without it the std is NaN)
+    log_probs = np.full((1, 117), -1e4)
+    log_probs[0, 89] = 0.0
+    log_probs[0, 85] = -36.48688758794882
+    estimates = AgeEstimates.from_log_probs(log_probs, 0, 1.0)
+    assert estimates.std[0] == 0.0
+    assert estimates.age[0] == pytest.approx(89.0)
+
+
+def test_empty_estimates_have_no_faces_in_every_field():
+    empty = AgeEstimates.empty()
+    assert empty.age.shape == empty.std.shape == (0,)
+    assert set(empty.intervals) == set(INTERVAL_LEVELS)
+    assert all(low.shape == high.shape == (0,) for low, high in empty.intervals.values())
+
+
+def test_temperature_fits_stop_at_the_search_bounds():
+    # confidently wrong on every face: the NLL keeps falling as T grows, so the fit ends at the upper bound
+    wrong = np.array([[30.0, 0.0, 0.0], [0.0, 30.0, 0.0]])
+    assert fit_temperature(wrong, np.array([2, 2]), 0) == pytest.approx(20.0, rel=1e-3)
+    # right on every face: the NLL keeps falling as T shrinks, so the fit ends at the lower bound
+    right = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert fit_temperature(right, np.array([0, 1]), 0) == pytest.approx(0.05, rel=1e-3)
