@@ -51,6 +51,38 @@ def test_digests_follow_the_bytes(tmp_path):
     assert data_digest(faces()) != data_digest(faces((20.0, 31.0)))
 
 
+def _analysed(root: str, ages=(20.0, 30.0)) -> pd.DataFrame:
+    """Faces as the data pipeline leaves them, their crops cached under ``root``."""
+    return pd.DataFrame(
+        {
+            "image_path": [f"{root}/raw/{i}.jpg" for i in range(len(ages))],
+            "crop_path": [f"{root}/face_cache/crops/{abs(hash((root, i))):x}.jpg" for i in range(len(ages))],
+            "sha256": ["aa11", "bb22"][: len(ages)],
+            "face_in_image": 0,
+            "crop_matrix": "[[0.5, 0.0, -3.0], [0.0, 0.5, -4.0]]",
+            "age": ages,
+            "split": "train",
+        }
+    )
+
+
+def test_data_digest_follows_the_faces_content_not_where_their_files_live():
+    here, moved = _analysed("/data/a"), _analysed("/mnt/copy")
+    # a copied or re-mounted dataset: new paths and mtimes, so new face-cache crop paths, same pixels
+    assert data_digest(here) == data_digest(moved)
+    assert data_digest(here) == data_digest(here[::-1])
+    for column, value in [
+        ("sha256", ["aa11", "cc33"]),  # other image bytes
+        ("face_in_image", [0, 1]),  # another face of the same photo
+        ("crop_matrix", ["[[0.5, 0.0, -3.0], [0.0, 0.5, -4.0]]", "[[0.6, 0.0, -3.0], [0.0, 0.6, -4.0]]"]),
+        ("age", [20.0, 31.0]),
+        ("split", ["train", "val"]),
+    ]:
+        assert data_digest(here.assign(**{column: value})) != data_digest(here), column
+    # without the content columns (a frame no image analysis made) the crop files name the data
+    assert data_digest(faces()) != data_digest(faces().assign(crop_path=["x0.jpg", "x1.jpg"]))
+
+
 def _leaves(value, path=()):
     if dataclasses.is_dataclass(value):
         for f in dataclasses.fields(value):

@@ -42,8 +42,20 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return torch.load(path, map_location=map_location, weights_only=False)
 
 
-def data_digest(faces: pd.DataFrame, columns: Sequence[str] = ("crop_path", "age", "split")) -> str:
-    """Digest of the training data: the faces' ``columns`` (their crop files, labels and splits)."""
+# What a training face *is*, independent of where its files live: the image's bytes (SHA-256), which face of
+# the image, the crop's geometry (the image-to-crop similarity: detector, alignment, margin and crop size),
+# the label and the split. Not the crop's path: the face cache names crops by the source file's path and
+# mtime, so a dataset copied, moved or re-mounted gets new crop paths for the same pixels.
+CONTENT_COLUMNS = ("sha256", "face_in_image", "crop_matrix", "age", "split")
+PATH_COLUMNS = ("crop_path", "age", "split")  # frames without content columns (no image analysis)
+
+
+def data_digest(faces: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
+    """Digest of the training data: the faces' ``columns``, by default :data:`CONTENT_COLUMNS` where the
+    frame has them (every frame the data pipeline makes), else :data:`PATH_COLUMNS`. Row order does not
+    matter."""
+    if columns is None:
+        columns = CONTENT_COLUMNS if set(CONTENT_COLUMNS) <= set(faces.columns) else PATH_COLUMNS
     keys = faces[list(columns)].astype(str).agg("|".join, axis=1)
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
 
