@@ -33,6 +33,15 @@ def test_seeds_may_be_a_count_as_command_line_parameters_cannot_carry_lists():
         compare_config({"seeds": 0})
 
 
+def test_null_sweeps_plan_only_the_repeated_runs():
+    # conf/real sets `sweeps: null`: Kedro's soft merge keeps the base's sweeps under an environment's `{}`
+    plan = plan_runs(compare_config({"seeds": [0, 1], "sweeps": None}), MODELS)
+    assert [v.name for v in plan.variants] == [
+        f"{m}_seed{s}" for m in ("appearance", "hps", "sps") for s in (0, 1)
+    ]
+    assert plan.sweep_points == {}
+
+
 def test_an_override_changes_which_sweep_point_is_reused():
     config = compare_config(
         {

@@ -89,8 +89,11 @@ class Plan:
 
 def compare_config(params: Mapping[str, Any] | None) -> CompareConfig:
     """``seeds`` may be a count (``--params compare.seeds=5`` means seeds 0..4: Kedro's ``--params`` splits
-    on commas, so a list cannot be given there)."""
+    on commas, so a list cannot be given there). ``sweeps: null`` means no sweep runs."""
     params = dict(params or {})
+    if "sweeps" in params and params["sweeps"] is None:
+        # an environment's `sweeps: {}` cannot clear the base's under Kedro's soft merge; `null` can
+        params["sweeps"] = {}
     if isinstance(params.get("seeds"), int) and not isinstance(params["seeds"], bool):
         if params["seeds"] < 1:
             raise ConfigError(f"compare.seeds is {params['seeds']}; give a positive count or a list of seeds")

@@ -50,6 +50,34 @@ def _trend(table: pd.DataFrame, alpha: float) -> str:
     )
 
 
+def _group_sections(groups: pd.DataFrame, config: CompareConfig) -> list[str]:
+    """One table per extremeness metric and source of §5.3's groups, each with its trend line."""
+    g = config.groups
+    lines: list[str] = []
+    for (metric, source), table in groups.groupby(["metric", "source"], sort=False):
+        lines += ["", f"**{metric} extremeness, {source}**", ""]
+        table = table.assign(
+            range=[f"{a:.2f}–{b:.2f}" for a, b in zip(table["metric_min"], table["metric_max"], strict=True)]
+        )
+        lines.append(
+            markdown_table(
+                table,
+                {
+                    "group": "group",
+                    "images": "images",
+                    "range": "range",
+                    "mae_reference": g.reference,
+                    "mae_model": g.model,
+                    "mae_difference": "difference",
+                    "p_value": "paired t p",
+                },
+                {"mae_reference": ".2f", "mae_model": ".2f", "mae_difference": "+.2f", "p_value": "p"},
+            )
+        )
+        lines += ["", f"- {_trend(table, config.alpha)}"]
+    return lines
+
+
 def comparison_report(
     config: CompareConfig,
     runs: pd.DataFrame,
@@ -59,7 +87,9 @@ def comparison_report(
     groups: pd.DataFrame,
     overall: dict[str, Any],
     table5: pd.DataFrame,
+    cross_groups: dict[str, pd.DataFrame] | None = None,
 ) -> str:
+    """``cross_groups``: §5.3's group tables on cross-dataset sets, by set name."""
     g = config.groups
     epochs = runs.groupby("model")["epochs"].first().to_dict()
     hours = runs["train_seconds"].sum() / 3600
@@ -157,27 +187,7 @@ def comparison_report(
         f"{g.groups} equally sized groups, least extreme first; difference = {g.model} − {g.reference} "
         "(negative: the joint model is better).",
     ]
-    for (metric, source), table in groups.groupby(["metric", "source"], sort=False):
-        lines += ["", f"**{metric} extremeness, {source}**", ""]
-        table = table.assign(
-            range=[f"{a:.2f}–{b:.2f}" for a, b in zip(table["metric_min"], table["metric_max"], strict=True)]
-        )
-        lines.append(
-            markdown_table(
-                table,
-                {
-                    "group": "group",
-                    "images": "images",
-                    "range": "range",
-                    "mae_reference": g.reference,
-                    "mae_model": g.model,
-                    "mae_difference": "difference",
-                    "p_value": "paired t p",
-                },
-                {"mae_reference": ".2f", "mae_model": ".2f", "mae_difference": "+.2f", "p_value": "p"},
-            )
-        )
-        lines += ["", f"- {_trend(table, config.alpha)}"]
+    lines += _group_sections(groups, config)
     lines += [
         "",
         f"![pose groups]({FIGURES['pose_groups']}) ![expression groups]({FIGURES['expression_groups']})",
@@ -215,6 +225,16 @@ def comparison_report(
                 f"- {row.dataset}: "
                 + _verdict(row.difference, row.paired_t_p, config.alpha, g.model, g.reference)
             )
+    for name, table in (cross_groups or {}).items():
+        lines += [
+            "",
+            f"## §5.3 on {name} (never trained on) — {g.model} − {g.reference} by the 3D subnet's pose and "
+            "expression extremeness",
+            "",
+            f"![pose groups](cross_{name}_pose_groups.png) "
+            f"![expression groups](cross_{name}_expression_groups.png)",
+        ]
+        lines += _group_sections(table, config)
     lines += ["", "## Runs", ""]
     lines.append(
         markdown_table(

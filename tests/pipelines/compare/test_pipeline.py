@@ -58,7 +58,8 @@ def _catalog(tmp_path, compare=COMPARE):
         reader="synthetic", path=str(tmp_path / "raw" / "synthetic_tiny")
     )
     catalog["compare.report"] = TextDataset(filepath=str(tmp_path / "report.md"))
-    for name in ("table4", "runs", "sweep_results", "group_results", "table5", "sps_seed1.predictions"):
+    names = ("table4", "runs", "sweep_results", "group_results", "table5", "sps_seed1.predictions")
+    for name in (*names, "cross_tiny.group_results"):
         catalog[f"compare.{name}"] = PickleDataset(filepath=str(tmp_path / f"{name}.pkl"))
     catalog["compare.appearance_seed0.model"] = ModelBundleDataset(filepath=str(tmp_path / "appearance0.pt"))
     return catalog
@@ -104,8 +105,14 @@ def test_compare_end_to_end(tmp_path):
     assert ((sizes["max"] - sizes["min"]) <= 1).all()
     table5 = catalog.load("compare.table5")
     assert table5["dataset"].tolist() == ["tiny"] and table5["images"].item() > 0
+    # §5.3's groups on the cross set too, from the 3D subnet's estimates on its faces
+    cross_groups = catalog.load("compare.cross_tiny.group_results")
+    assert {("pose", "predicted"), ("expression", "predicted")} <= set(
+        zip(cross_groups["metric"], cross_groups["source"], strict=True)
+    )
+    assert (cross_groups.groupby(["metric", "source"])["images"].sum() == table5["images"].item()).all()
     report = (tmp_path / "report.md").read_text()
-    for heading in ("## Table 4", "## Table 2", "## §5.3", "## Table 5", "## Runs"):
+    for heading in ("## Table 4", "## Table 2", "## §5.3", "## Table 5", "## §5.3 on tiny", "## Runs"):
         assert heading in report
     assert (tmp_path / "raw" / "synthetic_tiny").is_dir()  # the cross set was rendered where the catalog says
     # the appearance runs start from the 3D subnet's AlexNet, like HPS and SPS

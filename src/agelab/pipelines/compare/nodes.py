@@ -256,32 +256,16 @@ def analyse_groups(
     difference of per-image errors; the overall paired test; Figs. 3a/3b, 4a/4b and 5."""
     config = compare_config(compare_params)
     g = config.groups
-    reference = per_image_errors(list(predictions[:n_reference]))
-    model = per_image_errors(list(predictions[n_reference:]))
-    faces = extremeness.merge(
-        reference[["image_path", "true_age", "predicted_age", "absolute_error"]], on="image_path"
-    ).merge(
-        model[["image_path", "predicted_age", "absolute_error"]], on="image_path", suffixes=("_ref", "_mod")
+    faces = _paired_faces(
+        extremeness,
+        per_image_errors(list(predictions[:n_reference])),
+        per_image_errors(list(predictions[n_reference:])),
     )
     overall = compare_paired(faces["absolute_error_ref"], faces["absolute_error_mod"]).to_dict()
     overall.update(images=len(faces), mae_reference=float(faces["absolute_error_ref"].mean()))
     overall["mae_model"] = float(faces["absolute_error_mod"].mean())
-    tables = []
-    for column in [c for c in extremeness.columns if c.startswith(("pose_", "expression_"))]:
-        table = group_differences(
-            faces[column].to_numpy(), faces["absolute_error_ref"], faces["absolute_error_mod"], g.groups
-        )
-        metric, source = column.split("_")
-        table.insert(0, "source", source)
-        table.insert(0, "metric", metric)
-        tables.append(table)
-    groups = pd.concat(tables, ignore_index=True)
-    figures = []
-    for metric in ("pose", "expression"):
-        table = groups[(groups["metric"] == metric) & (groups["source"] == "predicted")]
-        figures.append(
-            group_bars(table, metric=f"{metric} extremeness", reference=g.reference, model=g.model)
-        )
+    groups = _group_tables(faces, g.groups)
+    figures = _group_figures(groups, g.reference, g.model)
     for metric in ("pose", "expression"):
         column = f"{metric}_predicted"
         sample = faces.assign(metric=faces[column])
@@ -311,6 +295,58 @@ def analyse_groups(
         overall["p_value"],
     )
     return (groups, overall, *figures)
+
+
+def _paired_faces(extremeness: pd.DataFrame, reference: pd.DataFrame, model: pd.DataFrame) -> pd.DataFrame:
+    """One row per face both models predicted: its extremeness, and the reference's (``_ref``) and the
+    joint model's (``_mod``) seed-averaged prediction and absolute error."""
+    return extremeness.merge(
+        reference[["image_path", "true_age", "predicted_age", "absolute_error"]], on="image_path"
+    ).merge(
+        model[["image_path", "predicted_age", "absolute_error"]], on="image_path", suffixes=("_ref", "_mod")
+    )
+
+
+def _group_tables(faces: pd.DataFrame, n_groups: int) -> pd.DataFrame:
+    """§5.3: per extremeness column (``pose_predicted``, ``expression_true``, …) ``n_groups`` equally sized
+    groups, least extreme first, with both models' MAE and the paired test of their difference."""
+    tables = []
+    for column in [c for c in faces.columns if c.startswith(("pose_", "expression_"))]:
+        table = group_differences(
+            faces[column].to_numpy(), faces["absolute_error_ref"], faces["absolute_error_mod"], n_groups
+        )
+        metric, source = column.split("_")
+        table.insert(0, "source", source)
+        table.insert(0, "metric", metric)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _group_figures(groups: pd.DataFrame, reference: str, model: str, where: str = "") -> list[Figure]:
+    """Figs. 3b and 4b: both models' MAE per pose and per expression group (the 3D subnet's estimates)."""
+    figures = []
+    for metric in ("pose", "expression"):
+        table = groups[(groups["metric"] == metric) & (groups["source"] == "predicted")]
+        figures.append(
+            group_bars(table, metric=f"{metric} extremeness{where}", reference=reference, model=model)
+        )
+    return figures
+
+
+def analyse_cross_groups(
+    extremeness: pd.DataFrame, predictions: pd.DataFrame, compare_params: dict[str, Any], *, name: str
+) -> tuple[pd.DataFrame, Figure, Figure]:
+    """§5.3's pose and expression groups on a cross-dataset set, never trained on (e.g. FG-NET): does the
+    joint model's gain over the reference grow with extremeness on faces from another source? The groups
+    come from the 3D subnet's ω and δ on that set's faces; errors are seed-averaged per face."""
+    g = compare_config(compare_params).groups
+    by_model = {m: [p for _, p in part.groupby("variant")] for m, part in predictions.groupby("model")}
+    faces = _paired_faces(
+        extremeness, per_image_errors(by_model[g.reference]), per_image_errors(by_model[g.model])
+    )
+    groups = _group_tables(faces, g.groups)
+    pose, expression = _group_figures(groups, g.reference, g.model, where=f" ({name})")
+    return groups, pose, expression
 
 
 def _most_improved_extremes(faces: pd.DataFrame, n_groups: int, n: int) -> pd.DataFrame:
@@ -373,10 +409,23 @@ def write_report(
     groups: pd.DataFrame,
     overall: dict[str, Any],
     table5: pd.DataFrame,
+    *cross_groups: pd.DataFrame,
+    cross_names: tuple[str, ...] = (),
 ) -> tuple[str, dict[str, dict[str, float]]]:
-    """The Markdown report laid out like the paper's §5, and its headline numbers as MLflow metrics."""
+    """The Markdown report laid out like the paper's §5, and its headline numbers as MLflow metrics.
+    ``cross_groups``: §5.3's group tables of the cross-dataset sets ``cross_names``, in that order."""
     config = compare_config(compare_params)
-    report = comparison_report(config, runs, table4, pairs, sweeps, groups, overall, table5)
+    report = comparison_report(
+        config,
+        runs,
+        table4,
+        pairs,
+        sweeps,
+        groups,
+        overall,
+        table5,
+        cross_groups=dict(zip(cross_names, cross_groups, strict=True)),
+    )
     metrics = {}
     for row in table4.itertuples():
         metrics[f"compare.{row.model}.mae_mean"] = row.mae_mean

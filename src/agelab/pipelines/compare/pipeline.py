@@ -71,8 +71,24 @@ def _run_pipeline(variant) -> Pipeline:
     )
 
 
-def _cross_pipeline(name: str, models: tuple[str, ...]) -> Pipeline:
+def _cross_pipeline(name: str, models: tuple[str, ...], groups: bool) -> Pipeline:
+    """``groups``: also §5.3's pose/expression groups on this set (the reference and the joint model are
+    both among ``models``)."""
     reading = reading_pipeline("data_params")
+    grouping = [
+        node(
+            nodes.predict_extremeness,
+            ["recon3d_model", "test_faces", "params:recon3d"],
+            "extremeness",
+            name="predict_extremeness",
+        ),
+        node(
+            _bind(nodes.analyse_cross_groups, name=name),
+            ["extremeness", "predictions", "params:compare"],
+            ["group_results", "pose_groups_plot", "expression_groups_plot"],
+            name="analyse_groups",
+        ),
+    ]
     return _namespaced(
         [
             node(
@@ -89,10 +105,12 @@ def _cross_pipeline(name: str, models: tuple[str, ...]) -> Pipeline:
                 "predictions",
                 name="evaluate",
             ),
+            *(grouping if groups else []),
         ],
         f"cross_{name}",
         {
             "face_cache",
+            "recon3d_model",
             *[f"raw_{d}" for d in RAW_DATASETS if d != "synthetic"],
             *[f"{m}.model" for m in models],
         },
@@ -111,7 +129,9 @@ def _create_pipeline(config: CompareConfig, plan: Plan) -> Pipeline:
     reference = [v.name for v in plan.repeated(config.groups.reference)]
     joint = [v.name for v in plan.repeated(config.groups.model)]
     cross_models = tuple(v.name for m in config.cross_models for v in plan.repeated(m))
-    cross = [_cross_pipeline(name, cross_models) for name in config.cross_evaluate]
+    grouped = {config.groups.reference, config.groups.model} <= set(config.cross_models)
+    cross = [_cross_pipeline(name, cross_models, grouped) for name in config.cross_evaluate]
+    cross_groups = [f"cross_{name}.group_results" for name in config.cross_evaluate] if grouped else []
     models = tuple(dict.fromkeys(v.model for v in plan.variants))
     analysis = [
         node(
@@ -159,7 +179,7 @@ def _create_pipeline(config: CompareConfig, plan: Plan) -> Pipeline:
             name="tabulate_cross_datasets",
         ),
         node(
-            nodes.write_report,
+            _bind(nodes.write_report, cross_names=config.cross_evaluate if grouped else ()),
             [
                 "params:compare",
                 "runs",
@@ -169,6 +189,7 @@ def _create_pipeline(config: CompareConfig, plan: Plan) -> Pipeline:
                 "group_results",
                 "paired_test",
                 "table5",
+                *cross_groups,
             ],
             ["report", "metrics"],
             name="write_report",
