@@ -50,6 +50,7 @@ def test_group_differences_recover_an_improvement_that_grows_with_extremeness():
     assert np.all(np.diff(table["metric_mean"]) > 0)
     assert np.all(np.diff(table["mae_difference"]) < 0)  # the gain grows group by group
     assert table["p_value"].iloc[-1] < 1e-6
+    assert table["p_vs_least"].iloc[-1] < 1e-6  # and the most extreme group's gain is larger than the least's
     np.testing.assert_allclose(
         table["mae_difference"], table["mae_model"] - table["mae_reference"], atol=1e-12
     )
@@ -86,6 +87,10 @@ def test_group_differences_table_by_hand():
     assert table["p_value"].iloc[0] == pytest.approx(expected_p)
     assert table["p_value"].iloc[1] == pytest.approx(compare_paired([6.0, 8.0], [5.0, 4.0]).p_value)
     assert table["p_value"].iloc[0] != pytest.approx(table["p_value"].iloc[1])
+    # group 2's per-image differences (-4, -1) against group 1's (+1, -2): Welch t = -2 / √(4.5/2 + 4.5/2)
+    # = -0.9428 on 2 degrees of freedom, two-sided p = 1 - |t| / √(t² + 2) = 0.4453
+    assert np.isnan(table["p_vs_least"].iloc[0])
+    assert table["p_vs_least"].iloc[1] == pytest.approx(0.4453, abs=1e-4)
 
 
 def test_extremeness_of_integer_input_and_of_negative_angles():
@@ -116,3 +121,13 @@ def test_expression_extremeness_of_float32_coefficients_is_computed_in_float64()
     extremeness = expression_extremeness(delta)
     assert extremeness[0] - 1 == pytest.approx(4.99999975e-9, rel=1e-6)
     assert extremeness[1] == 5.0
+
+
+def test_a_gain_equal_in_every_group_is_not_different_from_the_least_extreme_groups():
+    rng = np.random.default_rng(1)
+    metric = rng.uniform(0, 1, 600)
+    reference = 8 + rng.normal(0, 1.0, 600)
+    model = reference - 0.5 + rng.normal(0, 1.0, 600)  # 0.5 better everywhere, whatever the pose
+    table = group_differences(metric, reference, model, 3)
+    assert (table["p_value"] < 1e-3).all()  # a gain in every group ...
+    assert (table["p_vs_least"].iloc[1:] > 0.05).all()  # ... that does not grow

@@ -122,6 +122,7 @@ def test_report_states_the_findings_from_the_numbers():
             "mae_model": [5.0, 5.5, 6.6],
             "mae_difference": [0.0, -0.5, -1.4],
             "p_value": [0.9, 0.04, 1e-4],
+            "p_vs_least": [np.nan, 0.2, 1e-3],
         }
     )
     overall = {"images": 30, "mae_reference": 6.3, "mae_model": 5.7, "mean_difference": -0.6}
@@ -133,4 +134,11 @@ def test_report_states_the_findings_from_the_numbers():
     assert "| w = 0.3 | 5.74 | hps_seed0 |" in report
     assert "best: w = 0.3" in report
     assert "the gain grows with extremeness" in report
+    assert "most vs least extreme group p = 0.001" in report
+    # a gain in the most extreme group that is not larger than the least extreme group's does not grow
+    flat = groups.assign(p_vs_least=[np.nan, 0.5, 0.3])
+    report = comparison_report(
+        config, runs, table4, pairwise_tests(runs, config.models), sweeps, flat, overall, pd.DataFrame()
+    )
+    assert "no significantly growing gain" in report and "the gain grows" not in report
     assert "## Table 5" not in report  # no cross-dataset set configured

@@ -5,7 +5,10 @@
   ω ∈ so(3) (radians; ω = 0 is the frontal face);
 * images are ranked by a metric and cut into ``n_groups`` groups whose sizes differ by at most one;
   per group, the mean of the per-image differences in absolute error (model − reference; negative =
-  the model is better) with both models' MAEs and a paired test.
+  the model is better) with both models' MAEs and a paired test;
+* whether the gain *grows* with extremeness (§5.3's question) is a test between groups: each group's
+  per-image differences against the least extreme group's (independent samples, Shapiro–Wilk → Welch t /
+  Mann–Whitney U as for the seeds), ``p_vs_least``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from agelab.evaluation.significance import compare_paired
+from agelab.evaluation.significance import compare_paired, compare_runs
 
 
 def expression_extremeness(delta: np.ndarray) -> np.ndarray:
@@ -48,14 +51,23 @@ def group_differences(
     n_groups: int,
 ) -> pd.DataFrame:
     """One row per group: size, metric range and mean, MAE of both models, mean difference
-    (model − reference) and the paired test's p-value on the group's images."""
+    (model − reference), the paired test's p-value on the group's images (is the gain there non-zero?)
+    and ``p_vs_least``, the test of its per-image differences against group 1's (is the gain there
+    different from the least extreme group's? NaN for group 1 and for groups of one image)."""
     groups = equal_groups(metric, n_groups)
     metric = np.asarray(metric, float)
     reference, model = np.asarray(errors_reference, float), np.asarray(errors_model, float)
+    difference = model - reference
+    least = difference[groups == 0]
     rows = []
     for g in range(n_groups):
         members = groups == g
         test = compare_paired(reference[members], model[members])
+        versus_least = (
+            compare_runs(least, difference[members]).p_value
+            if g > 0 and len(least) > 1 and members.sum() > 1
+            else np.nan
+        )
         rows.append(
             {
                 "group": g + 1,
@@ -65,8 +77,9 @@ def group_differences(
                 "metric_mean": float(metric[members].mean()),
                 "mae_reference": float(reference[members].mean()),
                 "mae_model": float(model[members].mean()),
-                "mae_difference": float((model[members] - reference[members]).mean()),
+                "mae_difference": float(difference[members].mean()),
                 "p_value": test.p_value,
+                "p_vs_least": versus_least,
             }
         )
     return pd.DataFrame(rows)

@@ -37,16 +37,23 @@ def _verdict(difference: float, p: float, alpha: float, model: str, reference: s
 
 
 def _trend(table: pd.DataFrame, alpha: float) -> str:
-    """Whether the gain grows with extremeness: the difference falls with the group rank and the most
-    extreme group's gain is significant."""
+    """Whether the gain grows with extremeness: the most extreme group's gain is significant, larger than
+    the least extreme group's, and that difference between the groups is itself significant
+    (``p_vs_least``; a gain that is merely non-zero in every group does not grow)."""
     first, last = table.iloc[0], table.iloc[-1]
     trend = np.corrcoef(table["group"], table["mae_difference"])[0, 1] if len(table) > 2 else np.nan
-    grows = trend < 0 and last["mae_difference"] < min(first["mae_difference"], 0) and last["p_value"] < alpha
-    verdict = "the gain grows with extremeness" if grows else "no significant growing gain"
+    versus_least = last.get("p_vs_least", np.nan)
+    grows = (
+        last["mae_difference"] < min(first["mae_difference"], 0)
+        and last["p_value"] < alpha
+        and versus_least < alpha
+    )
+    verdict = "the gain grows with extremeness" if grows else "no significantly growing gain"
     return (
         f"least extreme group {first['mae_difference']:+.2f}, most extreme {last['mae_difference']:+.2f} "
-        f"(p = {format_p_value(last['p_value'])}); correlation of group rank with the difference "
-        f"{trend:+.2f}: {verdict}."
+        f"(paired p = {format_p_value(last['p_value'])}; most vs least extreme group p = "
+        f"{format_p_value(versus_least)}); correlation of group rank with the difference {trend:+.2f}: "
+        f"{verdict}."
     )
 
 
@@ -70,8 +77,15 @@ def _group_sections(groups: pd.DataFrame, config: CompareConfig) -> list[str]:
                     "mae_model": g.model,
                     "mae_difference": "difference",
                     "p_value": "paired t p",
+                    "p_vs_least": "vs group 1 p",
                 },
-                {"mae_reference": ".2f", "mae_model": ".2f", "mae_difference": "+.2f", "p_value": "p"},
+                {
+                    "mae_reference": ".2f",
+                    "mae_model": ".2f",
+                    "mae_difference": "+.2f",
+                    "p_value": "p",
+                    "p_vs_least": "p",
+                },
             )
         )
         lines += ["", f"- {_trend(table, config.alpha)}"]

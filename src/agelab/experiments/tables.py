@@ -69,6 +69,10 @@ def pairwise_tests(summaries: pd.DataFrame, models: Sequence[str]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+SWEEP_COLUMNS = ("sweep", "setting", "value", "mae", "variant")
+"""The columns of the compare pipeline's sweep table (Tables 2, 3), also when no sweep is configured."""
+
+
 def sweep_table(
     summaries: pd.DataFrame, points: Sequence[tuple[float, str]], reference_mae: float, label: str
 ) -> pd.DataFrame:

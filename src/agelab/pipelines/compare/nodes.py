@@ -32,6 +32,7 @@ from agelab.evaluation.significance import compare_paired
 from agelab.experiments.grid import Variant, compare_config, get_dotted, run_parameters
 from agelab.experiments.report import comparison_report
 from agelab.experiments.tables import (
+    SWEEP_COLUMNS,
     cross_dataset_table,
     pairwise_tests,
     per_image_errors,
@@ -214,7 +215,10 @@ def tabulate_runs(
         table = sweep_table(frame, points, reference_mae, sweep.label or sweep.parameter)
         table.insert(0, "sweep", name)
         sweeps.append(table.rename(columns={sweep.label or sweep.parameter: "value"}))
-    sweep_results = pd.concat(sweeps, ignore_index=True) if sweeps else pd.DataFrame()
+    # With no sweeps the table still has its columns: an empty CSV without a header cannot be read back.
+    sweep_results = (
+        pd.concat(sweeps, ignore_index=True) if sweeps else pd.DataFrame(columns=list(SWEEP_COLUMNS))
+    )
     logger.info(
         "compare: %s", "; ".join(f"{r.model} {r.mae_mean:.2f}±{r.mae_std:.2f}" for r in table4.itertuples())
     )
