@@ -9,6 +9,7 @@ from agelab.experiments.tables import (
     markdown_table,
     pairwise_tests,
     per_image_errors,
+    per_seed_paired_tests,
     repeated_runs_table,
     sweep_table,
 )
@@ -142,3 +143,21 @@ def test_report_states_the_findings_from_the_numbers():
     )
     assert "no significantly growing gain" in report and "the gain grows" not in report
     assert "## Table 5" not in report  # no cross-dataset set configured
+
+
+def test_per_seed_paired_tests_pair_each_seeds_runs_image_by_image():
+    def run(errors, order=(0, 1, 2)):
+        paths = [f"img{i}.jpg" for i in order]
+        return pd.DataFrame({"image_path": paths, "absolute_error": [errors[i] for i in order]})
+
+    reference = [run([1.0, 2.0, 3.0]), run([4.0, 4.0, 4.0])]
+    model = [run([0.0, 2.0, 1.0], order=(2, 0, 1)), run([4.0, 5.0, 6.0])]  # rows in another order
+    rows = per_seed_paired_tests(reference, model, [7, 8])
+    assert [r["seed"] for r in rows] == [7, 8]
+    # seed 7: differences (-1, 0, -2), mean -1, sd 1: t = -1 / (1/√3) = -1.732 on 2 degrees of freedom,
+    # two-sided p = 1 - |t| / √(t² + 2) = 0.2254
+    assert rows[0]["images"] == 3
+    assert rows[0]["mae_reference"] == pytest.approx(2.0) and rows[0]["mae_model"] == pytest.approx(1.0)
+    assert rows[0]["mean_difference"] == pytest.approx(-1.0)
+    assert rows[0]["p_value"] == pytest.approx(0.2254, abs=1e-4)
+    assert rows[1]["mean_difference"] == pytest.approx(1.0)

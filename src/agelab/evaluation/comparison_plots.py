@@ -24,8 +24,8 @@ def group_bars(table: pd.DataFrame, *, metric: str, reference: str, model: str) 
     ax.set_xticks(x, [f"{r.metric_min:.2f}–{r.metric_max:.2f}" for r in table.itertuples()], fontsize=7)
     ax.set_xlabel(f"{metric} group (equal sizes, increasing)")
     ax.set_ylabel("MAE (years)")
-    ax.set_ylim(0, top * 1.15)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_ylim(0, top * 1.35)  # headroom above the differences for the legend, clear of every bar
+    ax.legend(fontsize=8, loc="upper right", ncol=2)
     ax.set_title(f"MAE by {metric}; above: {model} − {reference}", fontsize=9)
     figure.tight_layout()
     return figure

@@ -57,6 +57,22 @@ def _trend(table: pd.DataFrame, alpha: float) -> str:
     )
 
 
+def _per_seed_lines(per_seed: list[dict[str, float]], config: CompareConfig) -> list[str]:
+    """One seed's per-image errors at a time (no averaging over seeds): the paired tests per seed."""
+    if not per_seed:
+        return []
+    g = config.groups
+    lines = ["", f"One seed at a time (that seed's {g.model} run against its {g.reference} run, paired):", ""]
+    for row in per_seed:
+        lines.append(
+            f"- seed {row['seed']}: {g.reference} {row['mae_reference']:.2f}, "
+            f"{g.model} {row['mae_model']:.2f}, "
+            f"difference {row['mean_difference']:+.2f}, paired t p = {format_p_value(row['p_value'])}, "
+            f"Wilcoxon p = {format_p_value(row['alternative_p_value'])}"
+        )
+    return lines
+
+
 def _group_sections(groups: pd.DataFrame, config: CompareConfig) -> list[str]:
     """One table per extremeness metric and source of §5.3's groups, each with its trend line."""
     g = config.groups
@@ -195,6 +211,7 @@ def comparison_report(
         f"{g.model} MAE {overall['mae_model']:.2f}; "
         + _verdict(overall["mean_difference"], overall["p_value"], config.alpha, g.model, g.reference)
         + f" (paired t; Wilcoxon signed-rank p = {format_p_value(overall['alternative_p_value'])}).",
+        *_per_seed_lines(overall.get("per_seed", []), config),
         "",
         "Pose extremeness = max |ω_i| (radians), expression extremeness = ‖δ‖; *predicted* by the 3D subnet "
         "(as the paper), *true* = the rendering parameters (synthetic set only). "

@@ -117,6 +117,31 @@ def per_image_errors(predictions: Sequence[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
+def per_seed_paired_tests(
+    reference: Sequence[pd.DataFrame], model: Sequence[pd.DataFrame], seeds: Sequence[int]
+) -> list[dict[str, float]]:
+    """The paired test (t, with Wilcoxon beside it) of one seed's per-image absolute errors, for each seed
+    both models ran: ``reference[i]`` and ``model[i]`` are the test predictions of run ``seeds[i]``."""
+    rows = []
+    for seed, ref, mod in zip(seeds, reference, model, strict=False):
+        joined = ref[["image_path", "absolute_error"]].merge(
+            mod[["image_path", "absolute_error"]], on="image_path", suffixes=("_ref", "_mod")
+        )
+        test = compare_paired(joined["absolute_error_ref"], joined["absolute_error_mod"])
+        rows.append(
+            {
+                "seed": int(seed),
+                "images": len(joined),
+                "mae_reference": float(joined["absolute_error_ref"].mean()),
+                "mae_model": float(joined["absolute_error_mod"].mean()),
+                "mean_difference": test.mean_difference,
+                "p_value": test.p_value,
+                "alternative_p_value": test.alternative_p_value,
+            }
+        )
+    return rows
+
+
 def cross_dataset_table(
     errors: Mapping[str, Mapping[str, pd.DataFrame]], reference: str, model: str
 ) -> pd.DataFrame:

@@ -114,6 +114,7 @@ def test_compare_end_to_end(tmp_path):
     report = (tmp_path / "report.md").read_text()
     for heading in ("## Table 4", "## Table 2", "## §5.3", "## Table 5", "## §5.3 on tiny", "## Runs"):
         assert heading in report
+    assert "- seed 0: appearance" in report and "- seed 1: appearance" in report  # one seed's errors paired
     assert (tmp_path / "raw" / "synthetic_tiny").is_dir()  # the cross set was rendered where the catalog says
     # the appearance runs start from the 3D subnet's AlexNet, like HPS and SPS
     bundle = catalog.load("compare.appearance_seed0.model")

@@ -36,6 +36,7 @@ from agelab.experiments.tables import (
     cross_dataset_table,
     pairwise_tests,
     per_image_errors,
+    per_seed_paired_tests,
     repeated_runs_table,
     summaries_frame,
     sweep_table,
@@ -268,6 +269,9 @@ def analyse_groups(
     overall = compare_paired(faces["absolute_error_ref"], faces["absolute_error_mod"]).to_dict()
     overall.update(images=len(faces), mae_reference=float(faces["absolute_error_ref"].mean()))
     overall["mae_model"] = float(faces["absolute_error_mod"].mean())
+    overall["per_seed"] = per_seed_paired_tests(
+        predictions[:n_reference], predictions[n_reference:], config.seeds
+    )
     groups = _group_tables(faces, g.groups)
     figures = _group_figures(groups, g.reference, g.model)
     for metric in ("pose", "expression"):
