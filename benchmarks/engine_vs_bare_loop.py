@@ -16,9 +16,9 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from agelab.faces.crop_transforms import build_transform
 from agelab.losses.age import age_distance_loss
 from agelab.models.alexnet import appearance_subnet
-from agelab.training.data import build_transform
 from agelab.training.engine import TrainConfig, make_loader, train_one_epoch
 
 

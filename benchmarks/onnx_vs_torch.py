@@ -4,10 +4,10 @@
         [--batch 32] [--repeats 10]
     .venv/bin/python benchmarks/onnx_vs_torch.py --model foss:base [--image-size 640x480] [--batch 1]
 
-Exports the model with ``agelab.export.export_onnx`` (parity-checked) into a temporary folder, then times
-it on random inputs. Single-face models: the network alone on normalised crops (detection and cropping
-excluded), reported in faces/s. FOSS: the whole joined model (detection, K = top_k crops, age and gender)
-on whole images, reported in images/s; ``foss:<env>`` builds an untrained FOSS model from
+Exports the model with ``agelab.inference.onnx_export.export_onnx`` (parity-checked) into a temporary folder,
+then times it on random inputs. Single-face models: the network alone on normalised crops (detection and
+cropping excluded), reported in faces/s. FOSS: the whole joined model (detection, K = top_k crops, age and
+gender) on whole images, reported in images/s; ``foss:<env>`` builds an untrained FOSS model from
 ``conf/<env>/parameters_foss.yml`` (speed does not depend on the weights' values).
 """
 
@@ -22,7 +22,7 @@ import onnxruntime
 import torch
 
 import agelab.models  # noqa: F401  (registers the architectures)
-from agelab.export import export_onnx
+from agelab.inference.onnx_export import export_onnx
 from agelab.models.bundle import ModelBundle
 
 

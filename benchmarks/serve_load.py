@@ -98,7 +98,7 @@ def default_bundle(kind: str):
 def log_model(bundle, folder: Path) -> tuple[str, str]:
     import mlflow
 
-    from agelab.serving import log_pyfunc_model
+    from agelab.inference.serving import log_pyfunc_model
 
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)

@@ -10,12 +10,12 @@ import skimage.data
 import torch
 from PIL import Image
 
+from agelab.faces.crop_transforms import build_transform
 from agelab.faces.crops import CropSpec, crop_face, crop_window
 from agelab.inference import ModelNotFoundError, load_predictor
 from agelab.models.bundle import ModelBundle
 from agelab.preprocessing.face_cache import AnalysisConfig, FaceCache, analyse_faces
 from agelab.readers import read_dataset
-from agelab.training.data import build_transform
 from tests.conftest import PROJECT_ROOT, png_header_only, untrained_appearance_bundle
 
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from agelab.losses.age import age_classes, age_distance_loss, expected_age
+from agelab.losses.age import age_classes, age_distance_loss, age_moments, expected_age
 
 
 def test_expectation_eq10():
@@ -69,3 +69,38 @@ def test_age_classes_are_float_ages_on_the_device_of_the_reference_tensor():
     assert age_classes(3, 20, torch.zeros(1)).tolist() == [20.0, 21.0, 22.0]
     on_meta = age_classes(3, 20, torch.zeros(1, device="meta"))
     assert on_meta.device.type == "meta" and on_meta.dtype == torch.float32 and on_meta.shape == (3,)
+
+
+def test_age_moments_spread_is_the_spread_of_the_softmax_distribution_over_the_ages():
+    logits = torch.log(torch.tensor([[0.25, 0.5, 0.25], [1.0, 1e-12, 1e-12]]))
+    # ages 10, 11, 12: variance 0.25·1 + 0.25·1 = 0.5; a one-hot distribution has no spread
+    torch.testing.assert_close(age_moments(logits, 10)[1], torch.tensor([0.5**0.5, 0.0]), atol=1e-5, rtol=0)
+    skewed = torch.log(torch.tensor([[0.5, 0.0, 0.5]]).clamp_min(1e-30))
+    torch.testing.assert_close(age_moments(skewed, 3)[1], torch.tensor([1.0]))  # ages 3 and 5, mean 4
+
+
+def test_age_moments_spread_reduces_over_the_last_axis_of_any_stack():
+    """One distribution (1-D) and a (2, 1, C) stack give the same spreads as the (B, C) rows."""
+    single = torch.log(torch.tensor([0.25, 0.5, 0.25]))  # ages 10, 11, 12: variance 0.25 + 0.25 = 0.5
+    torch.testing.assert_close(age_moments(single, 10)[1], torch.tensor(0.5**0.5))
+    # ages 3, 4, 5 with p = (1/2, 0, 1/2): mean 4, variance 1; p = (0, 0, 1): no spread
+    stack = torch.log(torch.tensor([[[0.5, 0.0, 0.5]], [[0.0, 0.0, 1.0]]]).clamp_min(1e-30))
+    torch.testing.assert_close(age_moments(stack, 3)[1], torch.tensor([[1.0], [0.0]]), atol=1e-5, rtol=0)
+
+
+def test_age_moments_spread_builds_its_ages_on_the_device_of_the_logits():
+    """The meta device (shapes only) stands in for a GPU: ages left on the CPU could not meet the logits."""
+    mean, spread = age_moments(torch.zeros(2, 81, device="meta"), 0)
+    assert spread.device.type == mean.device.type == "meta" and spread.shape == mean.shape == (2,)
+
+
+def test_age_moments_mean_is_eq10_and_the_spread_is_about_it():
+    """The mean is Eq. 10 (the same number :func:`expected_age` gives) and the spread is taken about that
+    mean, not about zero: ages 20, 21, 22 with p = (0.5, 0, 0.5) have mean 21 and variance 1."""
+    logits = torch.log(torch.tensor([[0.5, 0.0, 0.5], [0.1, 0.6, 0.3]]).clamp_min(1e-30))
+    mean, spread = age_moments(logits, 20)
+    torch.testing.assert_close(mean, torch.tensor([21.0, 21.2]))
+    torch.testing.assert_close(mean, expected_age(logits, 20))
+    # second row: E[a] = 21.2, E[a²] = 0.1·400 + 0.6·441 + 0.3·484 = 449.8, variance 449.8 − 449.44 = 0.36
+    torch.testing.assert_close(spread, torch.tensor([1.0, 0.6]))
+    assert age_moments(logits)[0].tolist() == pytest.approx([1.0, 1.2])  # min_age defaults to 0 (FOSS)

@@ -32,16 +32,6 @@ def test_pretrained_weights_from_a_file_the_user_holds(tmp_path):
         appearance_subnet(pretrained_weights=str(tmp_path / "missing.pth"))
 
 
-def test_age_std_is_the_spread_of_the_softmax_distribution_over_the_ages():
-    from agelab.models.alexnet import age_std
-
-    logits = torch.log(torch.tensor([[0.25, 0.5, 0.25], [1.0, 1e-12, 1e-12]]))
-    # ages 10, 11, 12: variance 0.25·1 + 0.25·1 = 0.5; a one-hot distribution has no spread
-    torch.testing.assert_close(age_std(logits, 10), torch.tensor([0.5**0.5, 0.0]), atol=1e-5, rtol=0)
-    skewed = torch.log(torch.tensor([[0.5, 0.0, 0.5]]).clamp_min(1e-30))
-    torch.testing.assert_close(age_std(skewed, 3), torch.tensor([1.0]))  # ages 3 and 5, mean 4
-
-
 def test_predict_is_eq10_over_the_subnets_own_age_range():
     model = appearance_subnet(10, 12).eval()
     with torch.no_grad():
@@ -91,17 +81,6 @@ def test_loading_weights_drops_fc8_and_refuses_a_state_dict_of_another_network(t
         load_alexnet_weights(AlexNetBackbone(), path)
 
 
-def test_age_std_reduces_over_the_last_axis_of_any_stack():
-    """One distribution (1-D) and a (2, 1, C) stack give the same spreads as the (B, C) rows."""
-    from agelab.models.alexnet import age_std
-
-    single = torch.log(torch.tensor([0.25, 0.5, 0.25]))  # ages 10, 11, 12: variance 0.25 + 0.25 = 0.5
-    torch.testing.assert_close(age_std(single, 10), torch.tensor(0.5**0.5))
-    # ages 3, 4, 5 with p = (1/2, 0, 1/2): mean 4, variance 1; p = (0, 0, 1): no spread
-    stack = torch.log(torch.tensor([[[0.5, 0.0, 0.5]], [[0.0, 0.0, 1.0]]]).clamp_min(1e-30))
-    torch.testing.assert_close(age_std(stack, 3), torch.tensor([[1.0], [0.0]]), atol=1e-5, rtol=0)
-
-
 def test_appearance_subnet_defaults_are_ages_0_to_80_and_fc_dropout_one_half():
     from agelab.models.alexnet import AppearanceSubnet
 
@@ -123,11 +102,3 @@ def test_loading_refuses_a_file_that_pickles_arbitrary_objects(tmp_path):
     torch.save({"features.0.weight": Fraction(1, 3)}, path)
     with pytest.raises(pickle.UnpicklingError):
         load_alexnet_weights(AlexNetBackbone(), path)
-
-
-def test_age_std_builds_its_ages_on_the_device_of_the_logits():
-    """The meta device (shapes only) stands in for a GPU: ages left on the CPU could not meet the logits."""
-    from agelab.models.alexnet import age_std
-
-    spread = age_std(torch.zeros(2, 81, device="meta"), 0)
-    assert spread.device.type == "meta" and spread.shape == (2,)

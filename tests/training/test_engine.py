@@ -138,7 +138,8 @@ def test_face_crop_dataset_preloads_only_what_fits(tmp_path, monkeypatch):
     import pandas as pd
     from PIL import Image
 
-    from agelab.training.data import FaceCropDataset, build_transform
+    from agelab.faces.crop_transforms import build_transform
+    from agelab.training.data import FaceCropDataset
 
     paths = []
     for i in range(3):

@@ -5,8 +5,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig
 from agelab.faces.detection import MIRROR_68
-from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig
 from agelab.training.reconstruction_data import FaceReconstructionDataset, crop_landmarks, has_landmarks
 
 

@@ -46,8 +46,8 @@ class CheckpointDirDataset(FolderHandleDataset):
 
 class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
     """Logs the bundle to the active MLflow run as a pyfunc model with a signature
-    (:func:`agelab.serving.log_pyfunc_model`): ``mlflow models serve -m runs:/<run id>/model`` then answers
-    HTTP requests with the age of every face in the posted images, and ``agelab predict --model
+    (:func:`agelab.inference.serving.log_pyfunc_model`): ``mlflow models serve -m runs:/<run id>/model`` then
+    answers HTTP requests with the age of every face in the posted images, and ``agelab predict --model
     runs:/<run id>/model`` reads it back."""
 
     def __init__(
@@ -69,7 +69,7 @@ class MlflowModelDataset(AbstractDataset[ModelBundle, None]):
     def save(self, data: ModelBundle) -> None:
         import mlflow
 
-        from agelab.serving import log_pyfunc_model
+        from agelab.inference.serving import log_pyfunc_model
 
         if mlflow.active_run() is None:
             logger.warning("no active MLflow run: model not logged")

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from agelab.device import resolve_device
 from agelab.evaluation.metrics import age_report, mae_by
+from agelab.faces.crop_transforms import build_transform
 from agelab.models.age_distribution import AgeEstimates, age_log_probs, coverage
 from agelab.models.bundle import ModelBundle
-from agelab.training.data import FaceCropDataset, build_transform
-from agelab.training.engine import TrainConfig, evaluate, make_loader, resolve_device
+from agelab.training.data import FaceCropDataset
+from agelab.training.engine import TrainConfig, evaluate, make_loader
 
 
 def predict_test_ages(

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 
+from agelab.device import resolve_device
 from agelab.models.bundle import ModelBundle
-from agelab.training.engine import TrainConfig, evaluate, make_loader, resolve_device
+from agelab.training.engine import TrainConfig, evaluate, make_loader
 from agelab.training.reconstruction_data import FaceReconstructionDataset
 
 

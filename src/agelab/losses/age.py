@@ -24,6 +24,17 @@ def expected_age(logits: torch.Tensor, min_age: int) -> torch.Tensor:
     return probs @ age_classes(probs.shape[-1], min_age, probs)
 
 
+def age_moments(logits: torch.Tensor, min_age: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 10's expectation and the standard deviation of the same softmax distribution over the ages
+    ``min_age .. min_age + C − 1`` (the spread every predictor reports beside the age; FOSS's classes are
+    0..100, so ``min_age`` 0)."""
+    probs = logits.float().softmax(-1)
+    ages = age_classes(probs.shape[-1], min_age, probs)
+    mean = probs @ ages
+    variance = (probs * (ages - mean[..., None]) ** 2).sum(-1)
+    return mean, variance.clamp(min=0).sqrt()
+
+
 def age_distance_loss(
     logits: torch.Tensor, ages: torch.Tensor, min_age: int, lambda_dist: float = 0.2
 ) -> torch.Tensor:

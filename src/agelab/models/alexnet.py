@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torchvision.models import alexnet
 
-from agelab.losses.age import expected_age
+from agelab.losses.age import age_moments
 from agelab.models.backbones import TORCHVISION_BACKBONES, load_torchvision_weights
 from agelab.models.bundle import register_architecture
 
@@ -86,14 +86,7 @@ class AppearanceSubnet(nn.Module):
     def predict(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Age (Eq. 10) and the standard deviation of the predicted age distribution."""
         logits = self(images)
-        return expected_age(logits, self.min_age), age_std(logits, self.min_age)
-
-
-def age_std(logits: torch.Tensor, min_age: int) -> torch.Tensor:
-    probs = logits.float().softmax(-1)
-    ages = torch.arange(probs.shape[-1], device=probs.device, dtype=probs.dtype) + min_age
-    mean = (probs * ages).sum(-1, keepdim=True)
-    return ((probs * (ages - mean) ** 2).sum(-1)).sqrt()
+        return age_moments(logits, self.min_age)
 
 
 @register_architecture("appearance_subnet")

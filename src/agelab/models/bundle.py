@@ -15,6 +15,10 @@ from torch import nn
 from agelab.atomic import atomic_write_bytes
 from agelab.faces.crops import CropSpec
 
+BUNDLE_ARTIFACT = "agelab_model.pt"
+"""The bundle file's name inside a logged MLflow model (``artifacts/agelab_model.pt``): what
+:func:`agelab.inference.loading.load_bundle` looks for and :mod:`agelab.inference.serving` writes."""
+
 ARCHITECTURES: dict[str, Any] = {}
 
 

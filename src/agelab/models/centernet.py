@@ -14,12 +14,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD
 from agelab.models.bundle import register_architecture
 from agelab.models.dla import DLASeg
 from agelab.models.weights import load_weights
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HEATMAP_PRIOR_BIAS = -2.19  # CenterNet: sigmoid(-2.19) = 0.1, a calm start for the focal loss
 STRIDE = 4
 

@@ -24,8 +24,9 @@ from torchvision.ops import roi_align
 
 from agelab.detection.boxes import SIDE_MARGIN, TOP_MARGIN, crop_regions
 from agelab.detection.encoding import STRIDE, decode_boxes
+from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD
 from agelab.models.bundle import register_architecture
-from agelab.models.centernet import IMAGENET_MEAN, IMAGENET_STD, CenterNetFaceDetector, DetectorOutput
+from agelab.models.centernet import CenterNetFaceDetector, DetectorOutput
 from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet, conv_bn_act
 from agelab.models.weights import load_weights
 

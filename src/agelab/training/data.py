@@ -1,14 +1,11 @@
-"""Face-crop datasets and transforms for training and evaluation.
+"""Face-crop datasets for training and evaluation.
 
-Crops come from the data pipeline (``crop_path``: square, 20 % margin, 128 px, by
-:func:`agelab.faces.crops.crop_face`). Training takes a random ``image_size`` window with a horizontal
-flip and mild colour jitter; evaluation takes the centre window — the same framing ``agelab predict``
-uses.
+Crops come from the data pipeline (``crop_path``: square, margin, 128 px, by
+:func:`agelab.faces.crops.face_crop`); their transforms (training augmentation, the evaluation centre window
+``agelab predict`` shares) are :mod:`agelab.faces.crop_transforms`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,36 +13,6 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    flip: bool = True
-    random_crop: bool = True
-    colour_jitter: float = 0.2  # brightness/contrast/saturation strength; 0 disables
-    # probability of turning a training crop grey (three equal channels, as a black-and-white photo decodes)
-    grayscale: float = 0.0
-
-
-def build_transform(image_size: int, train: bool, augment: AugmentConfig | None = None) -> v2.Compose:
-    augment = augment or AugmentConfig()
-    steps: list = [v2.ToImage()]
-    if train and augment.random_crop:
-        steps.append(v2.RandomCrop(image_size))
-    else:
-        steps.append(v2.CenterCrop(image_size))
-    if train and augment.flip:
-        steps.append(v2.RandomHorizontalFlip())
-    if train and augment.colour_jitter > 0:
-        j = augment.colour_jitter
-        steps.append(v2.ColorJitter(brightness=j, contrast=j, saturation=j))
-    if train and augment.grayscale > 0:
-        steps.append(v2.RandomGrayscale(augment.grayscale))
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    return v2.Compose(steps)
 
 
 class FaceCropDataset(Dataset):

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from agelab.device import resolve_device
 from agelab.parallel import progress_bar
 from agelab.training.checkpoints import (
     BEST,
@@ -81,12 +82,6 @@ class FitResult:
     best_epoch: int = -1
     best_metric: float = float("inf")
     resumed_from_epoch: int | None = None
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:

@@ -27,14 +27,16 @@ from torch import nn
 from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
+from agelab.device import resolve_device
 from agelab.evaluation.detection import ImageDetections, average_precision
+from agelab.losses.age import age_moments
 from agelab.losses.detection import centernet_loss
 from agelab.losses.foss import FossLossWeights, foss_loss
 from agelab.models.centernet import CenterNetFaceDetector
 from agelab.models.foss import FossNet
-from agelab.multi_person import age_moments, estimate_faces, image_tensor
+from agelab.models.foss_decoding import estimate_faces, image_tensor
 from agelab.parallel import progress_bar
-from agelab.training.engine import FitResult, TrainConfig, fit, resolve_device, seed_everything
+from agelab.training.engine import FitResult, TrainConfig, fit, seed_everything
 from agelab.training.foss_data import GENDER_CODES, FaceRecord, FossImageSet, Source
 
 logger = logging.getLogger(__name__)

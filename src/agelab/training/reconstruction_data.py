@@ -18,9 +18,10 @@ from torchvision.transforms import v2
 
 from agelab.colour import srgb_to_linear
 from agelab.config import ConfigError
+from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig
 from agelab.faces.crops import apply_affine, window_matrix
 from agelab.faces.detection import MIRROR_68
-from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, FaceCropDataset
+from agelab.training.data import FaceCropDataset
 
 _MEAN = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -93,10 +94,10 @@ class FaceReconstructionDataset(Dataset):
     """``(normalised image, {"image": linear RGB, "landmarks": (68, 2), "landmark_weight": (), "age": ()})``
     pairs. ``landmark_weights`` (default 1) scale each face's landmark term of L_fit.
 
-    ``augment`` is the appearance subnet's policy (:class:`~agelab.training.data.AugmentConfig`), so models
-    compared with each other see the same images: a random ``image_size`` window of the crop (the landmarks
-    move with it), a mirror (landmarks mirrored and renumbered) and colour jitter. L_fit's photometric
-    target is the augmented image itself, so the 3D branch explains what the network sees."""
+    ``augment`` is the appearance subnet's policy (:class:`~agelab.faces.crop_transforms.AugmentConfig`),
+    so models compared with each other see the same images: a random ``image_size`` window of the crop (the
+    landmarks move with it), a mirror (landmarks mirrored and renumbered) and colour jitter. L_fit's
+    photometric target is the augmented image itself, so the 3D branch explains what the network sees."""
 
     def __init__(
         self,

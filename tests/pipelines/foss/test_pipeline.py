@@ -132,7 +132,7 @@ def test_data_then_foss_then_predict(tmp_path):
     # the same model as an MLflow pyfunc model (what `mlflow models serve` runs): every face, with P(male)
     import mlflow
 
-    from agelab.serving import log_pyfunc_model
+    from agelab.inference.serving import log_pyfunc_model
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("foss", artifact_location=(tmp_path / "mlruns").as_uri())

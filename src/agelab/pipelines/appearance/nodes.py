@@ -13,18 +13,20 @@ import torch
 from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
+from agelab.device import resolve_device
 from agelab.evaluation.age_predictions import age_log_probabilities, predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import learning_curves, predicted_vs_true
+from agelab.faces.crop_transforms import AugmentConfig, build_transform
 from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.age_distribution import fit_temperature
 from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
 from agelab.preprocessing.cross_dataset import check_cross_evaluate, cross_dataset_parameters
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
-from agelab.training.data import AugmentConfig, FaceCropDataset, build_transform
-from agelab.training.engine import TrainConfig, fit, resolve_device
+from agelab.training.data import FaceCropDataset
+from agelab.training.engine import TrainConfig, fit
 
 logger = logging.getLogger(__name__)
 

@@ -15,20 +15,20 @@ from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
 from agelab.datasets.face_source_dataset import FaceSource
+from agelab.device import resolve_device
+from agelab.evaluation.face_predictors import detector_faces, dlib_faces, foss_faces
 from agelab.evaluation.multi_person import (
     detection_average_precision,
     detection_truth_from_index,
     evaluate_group_photos,
     largest_face_mae,
 )
-from agelab.inference import AgePredictor
 from agelab.models.bundle import ModelBundle
-from agelab.multi_person import detector_faces, dlib_faces, foss_faces
 from agelab.parallel import resolve_workers
 from agelab.readers.schema import to_frame
 from agelab.synthetic.scenes import RenderedSceneSets, SceneSetConfig
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
-from agelab.training.engine import TrainConfig, resolve_device
+from agelab.training.engine import TrainConfig
 from agelab.training.foss_data import Source
 from agelab.training.foss_training import (
     DataConfig,
@@ -440,14 +440,7 @@ def evaluate_baselines(
         }
         return report
     device = resolve_device(config.training.engine.device)
-    predictor = AgePredictor(
-        appearance.build().to(device),
-        appearance.kwargs["min_age"],
-        appearance.crop_spec,
-        appearance.image_size,
-        device,
-    )
-    with_ages = dlib_faces(b.dlib_upsample, b.dlib_min_score, predictor)
+    with_ages = dlib_faces(b.dlib_upsample, b.dlib_min_score, appearance, device)
     groups, table, _ = evaluate_group_photos(
         with_ages, group_index, threshold, show_progress=progress, label="dlib+appearance"
     )

@@ -14,10 +14,12 @@ import torch
 from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
+from agelab.device import resolve_device
 from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import kappa_curves, learning_curves, predicted_vs_true
+from agelab.faces.crop_transforms import AugmentConfig
 from agelab.losses.age import expected_age
 from agelab.losses.multitask import MultiTaskObjective
 from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -26,8 +28,7 @@ from agelab.models.multitask import STITCH_NAMES, BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
-from agelab.training.data import AugmentConfig
-from agelab.training.engine import TrainConfig, fit, resolve_device
+from agelab.training.engine import TrainConfig, fit
 from agelab.training.optimizers import CompositeOptimizer
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,

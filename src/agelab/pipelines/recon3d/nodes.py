@@ -14,6 +14,7 @@ import torch
 from matplotlib.figure import Figure
 
 from agelab.config import ConfigError, from_mapping
+from agelab.device import resolve_device
 from agelab.evaluation.plots import learning_curves, reconstruction_overlays
 from agelab.evaluation.reconstruction import (
     expression_correlations,
@@ -25,6 +26,7 @@ from agelab.evaluation.reconstruction import (
     yaw_bins,
 )
 from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
+from agelab.faces.crop_transforms import AugmentConfig
 from agelab.faces.detection import LANDMARKS_48
 from agelab.faces.landmark_schemes import correspondence_for
 from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -38,8 +40,7 @@ from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
 from agelab.preprocessing.cross_dataset import check_cross_evaluate, cross_dataset_parameters
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
-from agelab.training.data import AugmentConfig
-from agelab.training.engine import TrainConfig, fit, resolve_device
+from agelab.training.engine import TrainConfig, fit
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
     crop_landmarks,

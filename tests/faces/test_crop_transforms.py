@@ -2,7 +2,7 @@
 
 import torch
 
-from agelab.training.data import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, build_transform
+from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig, build_transform
 
 
 def _denormalise(image: torch.Tensor) -> torch.Tensor:

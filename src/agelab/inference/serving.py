@@ -29,11 +29,10 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from agelab.face_ages import DetectionOptions, FaceAgeEstimator
-from agelab.models.bundle import ModelBundle
+from agelab.inference.face_ages import DetectionOptions, FaceAgeEstimator
+from agelab.models.bundle import BUNDLE_ARTIFACT, ModelBundle
 from agelab.preprocessing.images import MAX_PIXELS, decode_rgb
 
-BUNDLE_ARTIFACT = "agelab_model.pt"
 FACE_COLUMNS = [
     ("image", "long"),
     ("face", "long"),

@@ -1,9 +1,10 @@
-"""Single-image inference shared by ``agelab predict`` and tests: model loading from a bundle file or an
-MLflow URI, and face preparation through the very crop function and margins used in training."""
+"""Age networks ready for face crops: :class:`AgePredictor` (PyTorch) and :class:`OnnxAgePredictor`
+(onnxruntime, over a file ``agelab export`` wrote). Both prepare each face through the very crop function,
+margins and evaluation transform training used (:func:`agelab.faces.crops.face_crop`,
+:func:`agelab.faces.crop_transforms.build_transform`) and report Eq. 10's age with calibrated intervals."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from agelab.device import resolve_device
+from agelab.faces.crop_transforms import build_transform
 from agelab.faces.crops import CropSpec, face_crop
 from agelab.faces.detection import landmarks_68
+from agelab.inference.loading import ModelNotFoundError, load_bundle
 from agelab.models.age_distribution import AgeEstimates
 from agelab.models.bundle import ModelBundle
-from agelab.training.data import build_transform
-from agelab.training.engine import resolve_device
-
-RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class ModelNotFoundError(FileNotFoundError):
-    pass
 
 
 @dataclass
@@ -121,7 +117,7 @@ class OnnxAgePredictor(AgePredictor):
 
 def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredictor:
     if bundle.architecture == "foss":
-        raise ValueError("a FOSS model detects faces itself: use agelab.face_ages.FaceAgeEstimator")
+        raise ValueError("a FOSS model detects faces itself: use agelab.inference.FaceAgeEstimator")
     return AgePredictor(
         bundle.build().to(device),
         bundle.kwargs["min_age"],
@@ -131,35 +127,6 @@ def predictor_from_bundle(bundle: ModelBundle, device: torch.device) -> AgePredi
         test_time_flip=bundle.test_time_flip,
         temperature=bundle.temperature,
     )
-
-
-def load_bundle(model: str) -> ModelBundle:
-    """``model``: a bundle file (``data/06_models/.../*.pt``), an MLflow run id, ``runs:/<id>/model`` or
-    ``models:/<name>/<version>`` (an agelab pyfunc model, :mod:`agelab.serving`, whose artifact is the
-    bundle file)."""
-    path = Path(model)
-    if path.is_file():
-        return ModelBundle.load(path)
-    uri = f"runs:/{model}/model" if RUN_ID.match(model) else model
-    if not uri.startswith(("runs:/", "models:/")):
-        raise ModelNotFoundError(
-            f"no model at '{path.resolve()}': give a model file (data/06_models/.../*.pt), "
-            "an MLflow run id, runs:/<run id>/model or models:/<name>/<version>"
-        )
-    import mlflow
-
-    from agelab.serving import BUNDLE_ARTIFACT
-
-    try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
-    except Exception as exc:
-        raise ModelNotFoundError(
-            f"no MLflow model at {uri} (tracking URI {mlflow.get_tracking_uri()}): {exc}"
-        ) from exc
-    bundle_file = local / "artifacts" / BUNDLE_ARTIFACT
-    if not bundle_file.is_file():
-        raise ModelNotFoundError(f"{uri} was not logged by agelab (no artifacts/{BUNDLE_ARTIFACT} in it)")
-    return ModelBundle.load(bundle_file)
 
 
 def load_predictor(model: str, device: str = "auto") -> AgePredictor:

@@ -1,5 +1,5 @@
-"""The MLflow pyfunc model of :mod:`agelab.serving`: logged with a signature, loaded back, and served by
-``mlflow models serve`` on 127.0.0.1 answering real HTTP requests with ages."""
+"""The MLflow pyfunc model of :mod:`agelab.inference.serving`: logged with a signature, loaded back, and
+served by ``mlflow models serve`` on 127.0.0.1 answering real HTTP requests with ages."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from agelab.face_ages import FaceAgeEstimator
+from agelab.inference.face_ages import FaceAgeEstimator
+from agelab.inference.serving import FACE_COLUMNS, decode_image, face_table, log_pyfunc_model
 from agelab.models.bundle import ModelBundle
-from agelab.serving import FACE_COLUMNS, decode_image, face_table, log_pyfunc_model
 from tests.conftest import PROJECT_ROOT, png_header_only, untrained_appearance_bundle
 
 ASTRONAUT_FACE = (179, 83, 267, 171)  # dlib HOG's box on skimage's astronaut

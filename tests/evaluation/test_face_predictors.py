@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
+from agelab.evaluation.face_predictors import detector_faces, foss_faces
 from agelab.models.foss import FossNet
-from agelab.multi_person import detector_faces, foss_faces
 from tests.conftest import SMALL_FOSS as SMALL
 
 

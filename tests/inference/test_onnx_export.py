@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from agelab.command_line import main
-from agelab.export import ExportError, export_onnx
+from agelab.inference.onnx_export import ExportError, export_onnx
 from agelab.models.bundle import ModelBundle
 from agelab.models.multitask import sps_net
 from tests.conftest import untrained_appearance_bundle
@@ -155,7 +155,7 @@ def test_agelab_predict_runs_an_exported_model_in_onnxruntime(tmp_path):
 
 
 def test_foss_parity_pairs_tied_detections_and_catches_a_moved_box():
-    from agelab.export import _match_detections
+    from agelab.inference.onnx_export import _match_detections
 
     boxes = torch.tensor([[[0.0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]])
     scores = torch.tensor([[0.9, 0.5, 0.5]])

@@ -1,12 +1,12 @@
 """Every face of a stream of images with its age: the engine behind ``agelab predict`` and the MLflow
-pyfunc model (:mod:`agelab.serving`).
+pyfunc model (:mod:`agelab.inference.serving`).
 
 An age model (appearance subnet, HPS, SPS) takes dlib's HOG detections, cropped by the very function and
-margin training used (:class:`agelab.inference.AgePredictor`); the crops of consecutive images gather into
-one forward pass of up to ``max_faces`` faces, which is what makes many small photos fast, while the photos
-themselves stream through (:meth:`FaceAgeEstimator.stream`: memory holds crops, not photos). A FOSS model
-(Yoshimura & Ogata) detects the faces itself, one image at a time (images differ in size), and adds the
-probability that each face is male.
+margin training used (:class:`agelab.inference.predictors.AgePredictor`); the crops of consecutive images
+gather into one forward pass of up to ``max_faces`` faces, which is what makes many small photos fast, while
+the photos themselves stream through (:meth:`FaceAgeEstimator.stream`: memory holds crops, not photos).
+A FOSS model (Yoshimura & Ogata) detects the faces itself, one image at a time (images differ in size),
+and adds the probability that each face is male.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from agelab.device import resolve_device
 from agelab.faces.detection import detect_faces
-from agelab.inference import AgePredictor, predictor_from_bundle
+from agelab.inference.predictors import AgePredictor, predictor_from_bundle
 from agelab.models.age_distribution import AgeEstimates
 from agelab.models.bundle import ModelBundle
-from agelab.multi_person import estimate_faces, image_tensor
-from agelab.training.engine import resolve_device
+from agelab.models.foss_decoding import estimate_faces, image_tensor
 
 Box = tuple[float, float, float, float]
 K = TypeVar("K")
@@ -69,7 +69,7 @@ class FaceAgeEstimator:
         max_faces: int = 64,
     ):
         """``model``: a bundle (any architecture) or a ready age predictor (e.g. an
-        :class:`~agelab.inference.OnnxAgePredictor` over an exported file)."""
+        :class:`~agelab.inference.predictors.OnnxAgePredictor` over an exported file)."""
         self.options = options or DetectionOptions()
         self.device = resolve_device(device)
         self.max_faces = max_faces

@@ -31,9 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from agelab.losses.age import expected_age
+from agelab.losses.age import age_moments, expected_age
 from agelab.models.bundle import ModelBundle
-from agelab.multi_person import age_moments
 
 EXPORTABLE = ("appearance_subnet", "hps_net", "sps_net", "foss")
 FOSS_IMAGE_SIZE = (480, 640)  # (height, width) of the images a FOSS export takes

@@ -9,9 +9,9 @@ import skimage.data
 import torch
 
 from agelab.command_line import main
+from agelab.inference.video import UnreadableVideoError, iter_frames
 from agelab.models.alexnet import appearance_subnet
 from agelab.models.bundle import ModelBundle
-from agelab.video import UnreadableVideoError, iter_frames
 
 FRAMES = 7
 
