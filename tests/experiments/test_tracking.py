@@ -1,6 +1,6 @@
 import mlflow
 
-from agelab.experiments.tracking import child_run, flatten, log_params
+from agelab.experiments.tracking import EpochLogger, child_run, flatten, log_params
 
 
 def test_child_runs_nest_under_the_active_run_and_can_be_resumed(tmp_path):
@@ -33,3 +33,41 @@ def test_without_an_active_run_nothing_is_logged():
 def test_flatten_many_parameters():
     params = {f"k{i}": {"v": i} for i in range(250)}
     assert len(flatten(params)) == 250 and flatten(params)["k7.v"] == "7"
+
+
+def test_epoch_logger_names_metrics_keeps_extras_in_the_history_and_replays_a_resumed_run(tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    terms = iter([{"train_fit": 2.0}, {"train_fit": 1.5}])
+    log = EpochLogger("sps", "val_mae", lambda: next(terms))
+    try:
+        with mlflow.start_run() as run:
+            history = []
+            for epoch, (loss, val) in enumerate([(3.0, 9.0), (2.5, 8.0)]):
+                metrics = {"epoch": epoch, "train_loss": loss, "val_metric": val}
+                log(epoch, metrics)
+                history.append(metrics)
+        assert history[1] == {"epoch": 1, "train_loss": 2.5, "val_metric": 8.0, "train_fit": 1.5}
+        client = mlflow.tracking.MlflowClient()
+        steps = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "sps.val_mae")}
+        assert steps == {0: 9.0, 1: 8.0}
+        assert [m.value for m in client.get_metric_history(run.info.run_id, "sps.train_fit")] == [2.0, 1.5]
+        assert set(mlflow.get_run(run.info.run_id).data.metrics) == {
+            "sps.train_loss",
+            "sps.val_mae",
+            "sps.train_fit",
+        }
+        # a run that resumed after epoch 0 logs that epoch from the checkpoint's history, once
+        with mlflow.start_run() as resumed:
+            log.replay(history, 0)
+            log.replay(history, None)  # not resumed: nothing
+        replayed = client.get_metric_history(resumed.info.run_id, "sps.val_mae")
+        assert [(m.step, m.value) for m in replayed] == [(0, 9.0)]
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def test_epoch_logger_outside_a_run_still_records_the_extras():
+    log = EpochLogger("recon3d", "val_landmark_error_px", lambda: {"train_photo": 0.5})
+    metrics = {"epoch": 0, "val_metric": 1.0}
+    log(0, metrics)
+    assert metrics == {"epoch": 0, "val_metric": 1.0, "train_photo": 0.5}

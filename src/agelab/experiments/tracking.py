@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,3 +47,49 @@ def log_params(params: Mapping[str, Any]) -> None:
     items = list(flatten(params).items())
     for start in range(0, len(items), 100):
         mlflow.log_params(dict(items[start : start + 100]))
+
+
+class EpochLogger:
+    """The training engine's ``on_epoch_end`` for every model.
+
+    Per epoch, ``extra()`` (e.g. the running means of the loss terms, the cross-stitch κ) joins the epoch's
+    metrics, so the history and its checkpoints keep them; inside an MLflow run every metric but the epoch
+    number is then logged as ``{prefix}.{name}`` at step = epoch, the engine's generic ``val_metric`` under
+    ``val_metric_name``. Outside a run nothing is logged (plain library use)."""
+
+    def __init__(
+        self,
+        prefix: str,
+        val_metric_name: str,
+        extra: Callable[[], Mapping[str, float]] | None = None,
+    ):
+        self.prefix = prefix
+        self.val_metric_name = val_metric_name
+        self.extra = extra
+
+    def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.extra is not None:
+            metrics.update(self.extra())
+        self.log(epoch, metrics)
+
+    def log(self, epoch: int, metrics: Mapping[str, float]) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        mlflow.log_metrics(
+            {
+                f"{self.prefix}.{self.val_metric_name if k == 'val_metric' else k}": float(v)
+                for k, v in metrics.items()
+                if k != "epoch"
+            },
+            step=epoch,
+        )
+
+    def replay(self, history: Sequence[Mapping[str, float]], resumed_from_epoch: int | None) -> None:
+        """After a resumed training, log the epochs the checkpoint brought (through ``resumed_from_epoch``)
+        so this run's MLflow curves are whole; nothing when training did not resume."""
+        if resumed_from_epoch is None:
+            return
+        for row in history[: resumed_from_epoch + 1]:
+            self.log(int(row["epoch"]), row)

@@ -18,6 +18,7 @@ from agelab.evaluation.age_predictions import age_log_probabilities, predict_tes
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import learning_curves, predicted_vs_true
+from agelab.experiments.tracking import EpochLogger
 from agelab.faces.crop_transforms import AugmentConfig, build_transform
 from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.age_distribution import fit_temperature
@@ -101,7 +102,7 @@ def train_appearance_subnet(
         config.training_settings(),
         initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
     )
-    live = _mlflow_epoch_logger()
+    live = EpochLogger("appearance", "val_mae")
     result = fit(
         model,
         partial(_loss, min_age=m, lambda_dist=config.lambda_dist),
@@ -116,9 +117,7 @@ def train_appearance_subnet(
         on_epoch_end=live,
         show_progress=config.show_progress,
     )
-    if result.resumed_from_epoch is not None and live is not None:
-        for row in result.history[: result.resumed_from_epoch + 1]:
-            live(int(row["epoch"]), row)
+    live.replay(result.history, result.resumed_from_epoch)
     processing = data_params.get("processing", {})
     bundle = ModelBundle(
         architecture="appearance_subnet",
@@ -149,24 +148,6 @@ def _loss(logits: torch.Tensor, ages: torch.Tensor, *, min_age: int, lambda_dist
 
 def _predict(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> torch.Tensor:
     return expected_age(model(images), min_age)
-
-
-def _mlflow_epoch_logger():
-    try:
-        import mlflow
-    except ImportError:  # pragma: no cover
-        return None
-    if mlflow.active_run() is None:
-        return None
-
-    def log(epoch: int, metrics: dict[str, float]) -> None:
-        names = {"val_metric": "val_mae"}  # the engine's generic name, said plainly for this model
-        mlflow.log_metrics(
-            {f"appearance.{names.get(k, k)}": float(v) for k, v in metrics.items() if k != "epoch"},
-            step=epoch,
-        )
-
-    return log
 
 
 def evaluate_appearance_subnet(

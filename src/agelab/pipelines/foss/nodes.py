@@ -23,6 +23,7 @@ from agelab.evaluation.multi_person import (
     evaluate_group_photos,
     largest_face_mae,
 )
+from agelab.experiments.tracking import EpochLogger
 from agelab.models.bundle import ModelBundle
 from agelab.parallel import resolve_workers
 from agelab.readers.schema import to_frame
@@ -185,26 +186,6 @@ def _detection_metrics(detection: dict) -> dict[str, float]:
     return metrics
 
 
-def _epoch_logger(prefix: str, metric_name: str):
-    """Per-epoch MLflow metrics; the engine's generic ``val_metric`` under its real name."""
-    import mlflow
-
-    if mlflow.active_run() is None:
-        return None
-
-    def log(epoch: int, metrics: dict[str, float]) -> None:
-        mlflow.log_metrics(
-            {
-                f"{prefix}.{metric_name if k == 'val_metric' else k}": float(v)
-                for k, v in metrics.items()
-                if k != "epoch"
-            },
-            step=epoch,
-        )
-
-    return log
-
-
 def _bundle(
     model: torch.nn.Module, architecture: str, kwargs: dict, config: FossConfig, info: dict
 ) -> ModelBundle:
@@ -224,6 +205,7 @@ def train_detector(
 ) -> tuple[ModelBundle, list]:
     """CenterNet on the detection sets' train split, best epoch by AP@0.5 on their val split."""
     config = _config(params)
+    log = EpochLogger("foss_detector", "val_one_minus_ap50")
     detector, result = train_face_detector(
         _split_records(detection_index, "train"),
         _split_records(detection_index, "val"),
@@ -234,7 +216,7 @@ def train_detector(
         detection_k=config.evaluation.detection_k,
         checkpoint_dir=Path(checkpoint_dir) / "detector",
         fingerprint=detector_fingerprint(detection_index, config),
-        on_epoch_end=_epoch_logger("foss_detector", "val_one_minus_ap50"),
+        on_epoch_end=log,
         show_progress=config.show_progress,
     )
     kwargs = {
@@ -247,6 +229,7 @@ def train_detector(
     logger.info(
         "face detector: best validation AP@0.5 %.3f (epoch %d)", 1 - result.best_metric, result.best_epoch
     )
+    log.replay(result.history, result.resumed_from_epoch)
     return _bundle(detector, "centernet_face_detector", kwargs, config, info), result.history
 
 
@@ -293,6 +276,7 @@ def train_foss(
     if not val_records:
         raise ConfigError("no single-face validation image survived the annotation")
     detection_source = Source("detection", _split_records(detection_index, "train"), tiled=False)
+    log = EpochLogger("foss", "val_mae")
     model, result = train_multi_person_model(
         detector.build(),
         age_sources,
@@ -303,7 +287,7 @@ def train_foss(
         config.training,
         checkpoint_dir=Path(checkpoint_dir) / "foss",
         fingerprint=foss_fingerprint(detector, annotations, detection_index, config),
-        on_epoch_end=_epoch_logger("foss", "val_mae"),
+        on_epoch_end=log,
         show_progress=config.show_progress,
     )
     kwargs = {
@@ -322,6 +306,7 @@ def train_foss(
         "detection_sets": list(config.detection_sets),
         "device": str(resolve_device(config.training.engine.device)),
     }
+    log.replay(result.history, result.resumed_from_epoch)
     return _bundle(model, "foss", kwargs, config, info), result.history
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
 from agelab.evaluation.model_card import model_card
 from agelab.evaluation.plots import kappa_curves, learning_curves, predicted_vs_true
+from agelab.experiments.tracking import EpochLogger
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.losses.age import expected_age
 from agelab.losses.multitask import MultiTaskObjective
@@ -178,6 +180,7 @@ def train_multitask_model(
             "age_branch": file_digest(config.model.pretrained_weights),
         },
     )
+    log = EpochLogger(config.sharing, "val_mae", partial(_epoch_terms, net, objective))
     result = fit(
         BothOutputs(net),
         objective,
@@ -190,7 +193,7 @@ def train_multitask_model(
         fingerprint=fingerprint,
         age_groups=train_faces["age_group"].tolist(),
         make_optimizer=lambda wrapped, _: make_optimizer(wrapped.net, config),
-        on_epoch_end=_epoch_logger(config.sharing, net, objective),
+        on_epoch_end=log,
         show_progress=config.show_progress,
         target_key="age",
     )
@@ -212,26 +215,17 @@ def train_multitask_model(
             "datasets": data_params.get("datasets", []),
         },
     )
+    log.replay(result.history, result.resumed_from_epoch)
     return bundle, result.history
 
 
-def _epoch_logger(sharing: str, net: torch.nn.Module, objective: MultiTaskObjective):
-    """Per epoch: the loss terms and every κ into the epoch's history and, in a run, to MLflow."""
-    import mlflow
-
-    def log(epoch: int, metrics: dict[str, float]) -> None:
-        metrics.update({f"train_{k}": v for k, v in objective.take_running_means().items()})
-        for i, stitch in enumerate(getattr(net, "stitches", [])):
-            k = stitch.kappa.detach().cpu()
-            metrics.update({f"kappa{i}_{n}": float(k[r, c]) for n, (r, c) in _KAPPA_ENTRIES.items()})
-        if mlflow.active_run() is not None:
-            names = {"val_metric": "val_mae"}
-            mlflow.log_metrics(
-                {f"{sharing}.{names.get(k, k)}": float(v) for k, v in metrics.items() if k != "epoch"},
-                step=epoch,
-            )
-
-    return log
+def _epoch_terms(net: torch.nn.Module, objective: MultiTaskObjective) -> dict[str, float]:
+    """Per epoch, into the history and MLflow: the running means of the loss terms and every κ entry."""
+    terms = {f"train_{k}": v for k, v in objective.take_running_means().items()}
+    for i, stitch in enumerate(getattr(net, "stitches", [])):
+        k = stitch.kappa.detach().cpu()
+        terms.update({f"kappa{i}_{n}": float(k[r, c]) for n, (r, c) in _KAPPA_ENTRIES.items()})
+    return terms
 
 
 _KAPPA_ENTRIES = {"aa": (0, 0), "ab": (0, 1), "ba": (1, 0), "bb": (1, 1)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from agelab.evaluation.reconstruction import (
     yaw_bins,
 )
 from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
+from agelab.experiments.tracking import EpochLogger
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.faces.detection import LANDMARKS_48
 from agelab.faces.landmark_schemes import correspondence_for
@@ -146,7 +148,7 @@ def train_recon3d_subnet(
         },
         initial_weights={"backbone": file_digest(config.model.pretrained_weights)},
     )
-    log = _mlflow_epoch_logger(objective)
+    log = EpochLogger("recon3d", "val_landmark_error_px", partial(_loss_terms, objective))
     result = fit(
         model,
         objective,
@@ -164,6 +166,7 @@ def train_recon3d_subnet(
     )
     if result.resumed_from_epoch is not None:
         objective.take_running_means()  # nothing trained this run before the resumed epoch
+    log.replay(result.history, result.resumed_from_epoch)
     bundle = ModelBundle(
         architecture="recon3d_subnet",
         kwargs=kwargs,
@@ -184,22 +187,9 @@ def train_recon3d_subnet(
     return bundle, result.history
 
 
-def _mlflow_epoch_logger(objective: FitObjective):
-    try:
-        import mlflow
-    except ImportError:  # pragma: no cover
-        return None
-    active = mlflow.active_run() is not None
-
-    def log(epoch: int, metrics: dict[str, float]) -> None:
-        terms = {f"train_{k}": v for k, v in objective.take_running_means().items() if k != "total"}
-        if not active:
-            return
-        names = {"val_metric": "val_landmark_error_px"}
-        values = {names.get(k, k): v for k, v in {**metrics, **terms}.items() if k != "epoch"}
-        mlflow.log_metrics({f"recon3d.{k}": float(v) for k, v in values.items()}, step=epoch)
-
-    return log
+def _loss_terms(objective: FitObjective) -> dict[str, float]:
+    """Per epoch: the running means of Eq. 6's terms (the total is the engine's train_loss)."""
+    return {f"train_{k}": v for k, v in objective.take_running_means().items() if k != "total"}
 
 
 def _predict(
