@@ -36,7 +36,6 @@ def untrained_foss(env: str) -> ModelBundle:
         path = Path(__file__).resolve().parents[1] / "conf" / folder / "parameters_foss.yml"
         if path.is_file():
             settings.update((yaml.safe_load(path.read_text()) or {}).get("foss", {}).get("model", {}))
-    settings["age_layers"] = tuple(settings.get("age_layers", (3, 3, 7, 3)))
     torch.manual_seed(0)
     model = FossNet(**settings)
     return ModelBundle("foss", settings, model.state_dict(), crop_size=224, crop_margin=0.2, image_size=480)

@@ -129,3 +129,15 @@ def test_letterbox_keeps_at_least_one_row_or_column_of_a_thin_image():
         expected = torch.zeros(3, 32, 32)
         expected[:, content[0], content[1]] = white.view(3, 1, 1)
         torch.testing.assert_close(network_input[0], expected)
+
+
+def test_dla34_by_name_is_the_dla_34_layout():
+    from agelab.models.dla import DLA34_LEVELS, DLA_VARIANTS, dla34
+
+    net = dla34(0.25)
+    assert DLA_VARIANTS["dla34"] is dla34
+    assert net.channels == scaled_channels(0.25)
+    assert [net.level2.levels, net.level3.levels, net.level4.levels, net.level5.levels] == list(
+        DLA34_LEVELS[2:]
+    )
+    assert DLA_VARIANTS["dla34"](0.25).state_dict().keys() == DLA(0.25).state_dict().keys()

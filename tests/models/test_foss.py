@@ -7,7 +7,7 @@ from agelab.detection.boxes import SIDE_MARGIN, TOP_MARGIN
 from agelab.detection.encoding import decode_boxes
 from agelab.models.dla import ModulatedDeformConv
 from agelab.models.foss import AttributeHead, FossNet
-from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet
+from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet, tresnet_m, tresnet_s
 from tests.conftest import SMALL_FOSS as SMALL
 
 
@@ -30,6 +30,36 @@ def test_tresnet_s_has_the_papers_parameter_count():
     count = sum(p.numel() for p in backbone.parameters()) / 1e6
     assert count == pytest.approx(19.2, abs=0.15)
     assert backbone(torch.rand(1, 3, 224, 160)).shape[-2:] == (7, 5)
+
+
+def _blocks(backbone: TResNet) -> list[int]:
+    """Blocks per stage (stage 3's first block is held apart for the intermediate feature)."""
+    return [
+        len(backbone.layer1),
+        len(backbone.layer2),
+        len(backbone.layer3) + 1,
+        len(backbone.layer4),
+    ]
+
+
+def test_variants_are_built_by_name():
+    assert _blocks(tresnet_s(0.25)) == [3, 3, 7, 3]
+    assert _blocks(tresnet_m(0.25)) == [3, 4, 11, 3]
+    small = FossNet(**SMALL)  # age_backbone: tresnet_s by default
+    assert _blocks(small.age_backbone) == [3, 3, 7, 3]
+    assert _blocks(FossNet(**SMALL, age_backbone="tresnet_m").age_backbone) == [3, 4, 11, 3]
+    with pytest.raises(ValueError, match=r"unknown TResNet variant 'tresnet_xs'.*tresnet_m"):
+        FossNet(**SMALL, age_backbone="tresnet_xs")
+    with pytest.raises(ValueError, match="unknown DLA variant 'dla60'"):
+        FossNet(**SMALL, detector_backbone="dla60")
+
+
+def test_a_bundle_saved_with_explicit_age_layers_still_builds_the_same_network():
+    """Bundles saved before ``age_backbone`` named the variant carry ``age_layers``: same weights load."""
+    old = FossNet(**SMALL, age_layers=[3, 3, 7, 3])
+    new = FossNet(**SMALL)
+    assert old.state_dict().keys() == new.state_dict().keys()
+    new.load_state_dict(old.state_dict())
 
 
 def test_intermediate_feature_block_is_narrower_by_the_feature_width():

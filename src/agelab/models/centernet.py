@@ -53,12 +53,13 @@ class CenterNetFaceDetector(nn.Module):
         deformable: bool = True,
         input_size: int = 480,
         pretrained_weights: str | None = None,  # a DLA-34 state dict you hold; bundles pass None
+        backbone: str = "dla34",  # a key of agelab.models.dla.DLA_VARIANTS
     ) -> None:
         super().__init__()
         if input_size % 32:
             raise ValueError(f"detector input_size must be a multiple of 32, got {input_size}")
         self.input_size = input_size
-        self.backbone = DLASeg(width, deformable)
+        self.backbone = DLASeg(width, deformable, backbone)
         channels = self.backbone.out_channels
         self.heatmap = _head(channels, head_conv, 1)
         self.size = _head(channels, head_conv, 2)

@@ -13,6 +13,7 @@ extension); ``deformable=False`` swaps it for a plain 3×3 convolution.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -22,8 +23,8 @@ DLA34_CHANNELS = (16, 32, 64, 128, 256, 512)
 DLA34_LEVELS = (1, 1, 1, 2, 2, 1)
 
 
-def scaled_channels(width: float) -> tuple[int, ...]:
-    return tuple(max(8, round(c * width)) for c in DLA34_CHANNELS)
+def scaled_channels(width: float, channels: tuple[int, ...] = DLA34_CHANNELS) -> tuple[int, ...]:
+    return tuple(max(8, round(c * width)) for c in channels)
 
 
 class BasicBlock(nn.Module):
@@ -125,21 +126,27 @@ class Tree(nn.Module):
 
 
 class DLA(nn.Module):
-    """The DLA-34 backbone; ``forward`` returns the six level outputs (strides 1, 2, 4, 8, 16, 32)."""
+    """A DLA backbone (DLA-34 by default, see :func:`dla34`); ``forward`` returns the six level outputs
+    (strides 1, 2, 4, 8, 16, 32). ``levels``: the tree depth of each level."""
 
-    def __init__(self, width: float = 1.0) -> None:
+    def __init__(
+        self,
+        width: float = 1.0,
+        channels: tuple[int, ...] = DLA34_CHANNELS,
+        levels: tuple[int, ...] = DLA34_LEVELS,
+    ) -> None:
         super().__init__()
-        c = scaled_channels(width)
+        c = scaled_channels(width, channels)
         self.channels = c
         self.base_layer = nn.Sequential(
             nn.Conv2d(3, c[0], 7, 1, 3, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU(inplace=True)
         )
         self.level0 = _conv_level(c[0], c[0], 1)
         self.level1 = _conv_level(c[0], c[1], 2)
-        self.level2 = Tree(DLA34_LEVELS[2], c[1], c[2], 2, level_root=False)
-        self.level3 = Tree(DLA34_LEVELS[3], c[2], c[3], 2, level_root=True)
-        self.level4 = Tree(DLA34_LEVELS[4], c[3], c[4], 2, level_root=True)
-        self.level5 = Tree(DLA34_LEVELS[5], c[4], c[5], 2, level_root=True)
+        self.level2 = Tree(levels[2], c[1], c[2], 2, level_root=False)
+        self.level3 = Tree(levels[3], c[2], c[3], 2, level_root=True)
+        self.level4 = Tree(levels[4], c[3], c[4], 2, level_root=True)
+        self.level5 = Tree(levels[5], c[4], c[5], 2, level_root=True)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(
@@ -153,6 +160,15 @@ class DLA(nn.Module):
             x = level(x)
             outputs.append(x)
         return outputs
+
+
+def dla34(width: float = 1.0) -> DLA:
+    """DLA-34 (Yu et al. 2018), CenterNet's and FOSS's detector backbone; ``width`` scales its channels."""
+    return DLA(width, DLA34_CHANNELS, DLA34_LEVELS)
+
+
+DLA_VARIANTS: dict[str, Callable[[float], DLA]] = {"dla34": dla34}
+"""DLA backbones by the name the configuration gives (``detector_backbone``)."""
 
 
 def _conv_level(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
@@ -268,9 +284,11 @@ class DLASeg(nn.Module):
     first_level = 2
     last_level = 5
 
-    def __init__(self, width: float = 1.0, deformable: bool = True) -> None:
+    def __init__(self, width: float = 1.0, deformable: bool = True, backbone: str = "dla34") -> None:
         super().__init__()
-        self.base = DLA(width)
+        if backbone not in DLA_VARIANTS:
+            raise ValueError(f"unknown DLA variant '{backbone}'; choose from {sorted(DLA_VARIANTS)}")
+        self.base = DLA_VARIANTS[backbone](width)
         channels = list(self.base.channels)
         levels = channels[self.first_level :]
         self.dla_up = DLAUp(self.first_level, levels, [2**i for i in range(len(levels))], deformable)

@@ -27,7 +27,7 @@ from agelab.detection.encoding import STRIDE, decode_boxes
 from agelab.faces.crop_transforms import IMAGENET_MEAN, IMAGENET_STD
 from agelab.models.bundle import register_architecture
 from agelab.models.centernet import CenterNetFaceDetector, DetectorOutput
-from agelab.models.tresnet import TRESNET_S_LAYERS, TResNet, conv_bn_act
+from agelab.models.tresnet import TResNet, conv_bn_act, tresnet_layers
 from agelab.models.weights import load_weights
 
 NUM_AGES = 101  # 0..100 (FOSS §4.2: 101-way)
@@ -65,7 +65,7 @@ class FossNet(nn.Module):
         deformable: bool = True,
         detector_input: int = 480,
         age_width: float = 0.9,
-        age_layers: tuple[int, int, int, int] = TRESNET_S_LAYERS,
+        age_backbone: str = "tresnet_s",
         crop_width: int = 160,
         crop_height: int = 224,
         intermediate_feature: bool = True,
@@ -79,11 +79,14 @@ class FossNet(nn.Module):
         pretrained_weights: str | None = None,  # the whole FossNet; bundles pass None
         detector_backbone_weights: str | None = None,
         age_backbone_weights: str | None = None,
+        detector_backbone: str = "dla34",
+        age_layers: tuple[int, int, int, int] | None = None,  # bundles saved before age_backbone named it
     ) -> None:
         """State-dict files you hold (nothing is downloaded): ``pretrained_weights`` the whole model (§4.2's
         "from the weight trained with IMDB-WIKI"), or its parts: ``detector_backbone_weights`` DLA-34,
         ``age_backbone_weights`` the TResNet (this module's layout, stage 3's first block narrower by the
-        intermediate feature)."""
+        intermediate feature). ``detector_backbone`` / ``age_backbone`` name the variants
+        (:data:`~agelab.models.dla.DLA_VARIANTS`, :data:`~agelab.models.tresnet.TRESNET_VARIANTS`)."""
         super().__init__()
         if crop_width % AGE_FEATURE_STRIDE or crop_height % AGE_FEATURE_STRIDE:
             raise ValueError(f"crop size must be a multiple of 16, got {crop_width}×{crop_height}")
@@ -93,7 +96,12 @@ class FossNet(nn.Module):
                 "age_backbone_weights (its parts), not both"
             )
         self.detector = CenterNetFaceDetector(
-            detector_width, head_conv, deformable, detector_input, detector_backbone_weights
+            detector_width,
+            head_conv,
+            deformable,
+            detector_input,
+            detector_backbone_weights,
+            detector_backbone,
         )
         self.crop_size = (crop_height, crop_width)
         self.feature_grid = (crop_height // AGE_FEATURE_STRIDE, crop_width // AGE_FEATURE_STRIDE)
@@ -105,7 +113,8 @@ class FossNet(nn.Module):
             if intermediate_feature and extra != feature_channels
             else None
         )
-        self.age_backbone = TResNet(tuple(age_layers), age_width, extra)
+        layers = tuple(age_layers) if age_layers is not None else tresnet_layers(age_backbone)
+        self.age_backbone = TResNet(layers, age_width, extra)
         self.age_head = AttributeHead(self.age_backbone.num_features, head_channels, NUM_AGES, dropout)
         self.gender_head = AttributeHead(self.age_backbone.num_features, head_channels, 2, dropout)
         self.top_k = top_k

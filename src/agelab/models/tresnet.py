@@ -26,6 +26,11 @@ from torch.nn import functional as F
 
 TRESNET_M_LAYERS = (3, 4, 11, 3)
 TRESNET_S_LAYERS = (3, 3, 7, 3)
+TRESNET_VARIANTS: dict[str, tuple[int, int, int, int]] = {
+    "tresnet_s": TRESNET_S_LAYERS,  # FOSS's age network (Yoshimura & Ogata §3)
+    "tresnet_m": TRESNET_M_LAYERS,  # Ridnik et al.'s TResNet-M
+}
+"""Blocks per stage of each TResNet variant, by the name the configuration gives (``age_backbone``)."""
 
 
 def conv_bn_act(
@@ -171,3 +176,20 @@ class TResNet(nn.Module):
                 raise ValueError("this TResNet expects the detector's feature (extra_channels > 0)")
             x = torch.cat((x, extra.to(x.dtype)), 1)
         return self.layer4(self.layer3(x))
+
+
+def tresnet_layers(variant: str) -> tuple[int, int, int, int]:
+    """The blocks per stage of the TResNet ``variant`` (a key of :data:`TRESNET_VARIANTS`)."""
+    if variant not in TRESNET_VARIANTS:
+        raise ValueError(f"unknown TResNet variant '{variant}'; choose from {sorted(TRESNET_VARIANTS)}")
+    return TRESNET_VARIANTS[variant]
+
+
+def tresnet_s(width: float = 0.9, extra_channels: int = 0) -> TResNet:
+    """TResNet-S, FOSS's age network: stages of 3, 3, 7, 3 blocks."""
+    return TResNet(tresnet_layers("tresnet_s"), width, extra_channels)
+
+
+def tresnet_m(width: float = 1.0, extra_channels: int = 0) -> TResNet:
+    """TResNet-M: stages of 3, 4, 11, 3 blocks."""
+    return TResNet(tresnet_layers("tresnet_m"), width, extra_channels)

@@ -48,10 +48,11 @@ class FossModelConfig:
 
     detector_width: float = 1.0
     head_conv: int = 256
+    detector_backbone: str = "dla34"  # agelab.models.dla.DLA_VARIANTS
     deformable: bool = True
     detector_input: int = 480
     age_width: float = 0.9
-    age_layers: tuple[int, int, int, int] = (3, 3, 7, 3)
+    age_backbone: str = "tresnet_s"  # agelab.models.tresnet.TRESNET_VARIANTS
     crop_width: int = 160
     crop_height: int = 224
     intermediate_feature: bool = True
@@ -66,7 +67,7 @@ class FossModelConfig:
     pretrained_weights: str | None = None  # a whole FossNet (e.g. trained on IMDB-WIKI), joint stage
 
     def build(self) -> FossNet:
-        return FossNet(**{**dataclasses.asdict(self), "age_layers": tuple(self.age_layers)})
+        return FossNet(**dataclasses.asdict(self))
 
     def build_detector(self) -> CenterNetFaceDetector:
         return CenterNetFaceDetector(
@@ -75,6 +76,7 @@ class FossModelConfig:
             self.deformable,
             self.detector_input,
             self.detector_backbone_weights,
+            self.detector_backbone,
         )
 
 

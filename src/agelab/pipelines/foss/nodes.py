@@ -292,7 +292,6 @@ def train_foss(
     )
     kwargs = {
         **dataclasses.asdict(config.model),
-        "age_layers": list(config.model.age_layers),
         # the weights are in the bundle: building it must not read the initial-weight files again
         "detector_backbone_weights": None,
         "age_backbone_weights": None,
