@@ -39,6 +39,26 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 UTKFACE_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "utkface" / "UTKFace"
 
 
+# `kedro run --params` of a fast data pipeline and a fast appearance training, for tests that run the project
+DATA_RUN_PARAMS = "data.synthetic.n_faces=16,data.show_progress=false,data.processing.workers=1"
+APPEARANCE_RUN_PARAMS = (
+    "appearance.training.epochs=1,appearance.training.batch_size=4,appearance.training.device=cpu,"
+    "appearance.training.max_batches_per_epoch=4,appearance.show_progress=false"
+)
+
+
+@pytest.fixture
+def data_run_params() -> str:
+    """``kedro run --params`` of a 16-face synthetic data pipeline."""
+    return DATA_RUN_PARAMS
+
+
+@pytest.fixture
+def appearance_run_params() -> str:
+    """``kedro run --params`` of a one-epoch, 4-batch appearance training on the CPU."""
+    return APPEARANCE_RUN_PARAMS
+
+
 # a FOSS network small enough for CPU tests (the paper's sizes: conf/paper/parameters_foss.yml)
 SMALL_FOSS = dict(
     detector_width=0.25,

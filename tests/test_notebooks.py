@@ -12,12 +12,12 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import copy_project
-from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
-from tests.training.test_torchrun import APPEARANCE_PARAMS
 
 
 @pytest.mark.slow
-def test_walkthrough_notebook_runs_on_a_trained_project(tmp_path, monkeypatch):
+def test_walkthrough_notebook_runs_on_a_trained_project(
+    tmp_path, monkeypatch, data_run_params, appearance_run_params
+):
     project = copy_project(tmp_path, "notebooks")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("AGELAB_PROJECT", str(project))
@@ -29,7 +29,7 @@ def test_walkthrough_notebook_runs_on_a_trained_project(tmp_path, monkeypatch):
             "run",
             "--pipelines=appearance",
             "--params",
-            f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
+            f"{data_run_params},{appearance_run_params}",
         ],
         cwd=project,
         env=os.environ.copy(),

@@ -10,8 +10,7 @@ from agelab.command_line import main
 from agelab.inference.onnx_export import ExportError, export_onnx
 from agelab.models.bundle import ModelBundle
 from agelab.models.multitask import sps_net
-from tests.conftest import untrained_appearance_bundle
-from tests.pipelines.foss.test_pipeline import FOSS
+from tests.conftest import SMALL_FOSS, untrained_appearance_bundle
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +65,7 @@ def test_foss_export_detects_crops_and_estimates_like_pytorch(tmp_path):
     from agelab.models.foss import FossNet
 
     torch.manual_seed(0)
-    kwargs = FOSS["model"]  # the FOSS pipeline test's tiny model
+    kwargs = dict(SMALL_FOSS)  # the FOSS pipeline test's tiny model
     bundle = ModelBundle(
         "foss", kwargs, FossNet(**kwargs).state_dict(), crop_size=224, crop_margin=0.2, image_size=128
     )

@@ -11,16 +11,12 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT_ROOT, copy_project
-from tests.pipelines.data.test_pipeline import RUN_PARAMS as DATA_PARAMS
-
-APPEARANCE_PARAMS = (
-    "appearance.training.epochs=1,appearance.training.batch_size=4,appearance.training.device=cpu,"
-    "appearance.training.max_batches_per_epoch=4,appearance.show_progress=false"
-)
 
 
 @pytest.mark.slow
-def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
+def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(
+    tmp_path, data_run_params, appearance_run_params
+):
     project = copy_project(tmp_path)
     env = {
         **os.environ,
@@ -28,7 +24,7 @@ def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
         "OMP_NUM_THREADS": "1",
     }
     data = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", DATA_PARAMS],
+        [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", data_run_params],
         cwd=project,
         env=env,
         capture_output=True,
@@ -45,7 +41,7 @@ def test_kedro_pipeline_under_torchrun_trains_with_ddp_and_logs_once(tmp_path):
         "run",
         "--pipelines=appearance_only",
         "--params",
-        f"{DATA_PARAMS},{APPEARANCE_PARAMS}",
+        f"{data_run_params},{appearance_run_params}",
     ]
     run = subprocess.run(torchrun, cwd=project, env=env, capture_output=True, text=True, timeout=600)
     output = run.stdout + run.stderr

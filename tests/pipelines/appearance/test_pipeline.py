@@ -16,8 +16,6 @@ from agelab.models.bundle import ModelBundle
 from agelab.pipelines.appearance import create_pipeline
 from agelab.pipelines.appearance.nodes import train_appearance_subnet
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
-from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
-from tests.pipelines.data.test_pipeline import make_catalog
 
 APPEARANCE = {
     "image_size": 64,
@@ -34,8 +32,8 @@ APPEARANCE = {
 }
 
 
-def test_data_then_appearance(tmp_path):
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
+def test_data_then_appearance(tmp_path, data_catalog, data_params):
+    catalog = data_catalog(tmp_path, data_params)
     catalog["params:appearance"] = MemoryDataset(APPEARANCE)
     catalog["appearance_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "checkpoints"))
     catalog["appearance_model"] = ModelBundleDataset(filepath=str(tmp_path / "model.pt"))
@@ -56,16 +54,16 @@ def test_data_then_appearance(tmp_path):
     assert report["count"] == (model_input["split"] == "test").sum()
 
 
-def test_changed_settings_train_afresh_and_unchanged_ones_resume(tmp_path, caplog):
+def test_changed_settings_train_afresh_and_unchanged_ones_resume(tmp_path, caplog, data_catalog, data_params):
     """The checkpoint key covers the loss, the model and the augmentation, not only the data."""
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
+    catalog = data_catalog(tmp_path, data_params)
     SequentialRunner().run(create_data_pipeline(), catalog)
     model_input = pd.read_parquet(tmp_path / "model_input.parquet")
     checkpoints = tmp_path / "checkpoints"
     params = {**APPEARANCE, "training": {**APPEARANCE["training"], "epochs": 1}}
-    train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, params)
+    train_appearance_subnet(model_input, checkpoints, data_params, params)
     with caplog.at_level(logging.INFO, logger="agelab.training"):
-        train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, params)
+        train_appearance_subnet(model_input, checkpoints, data_params, params)
     assert "resuming from" in caplog.text and "training afresh" not in caplog.text
     for change, part in (
         ({"lambda_dist": 0.5}, "lambda_dist"),
@@ -74,17 +72,19 @@ def test_changed_settings_train_afresh_and_unchanged_ones_resume(tmp_path, caplo
     ):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="agelab.training"):
-            train_appearance_subnet(model_input, checkpoints, DATA_PARAMS, {**params, **change})
+            train_appearance_subnet(model_input, checkpoints, data_params, {**params, **change})
         changed = re.search(r"\(([a-z_, ]+)\): training afresh", caplog.text)  # vs the latest earlier run
         assert changed and part in changed.group(1).split(", ") and "resuming from" not in caplog.text
     assert len(list(checkpoints.glob("*/last.pt"))) == 4
 
 
-def test_aligned_training_then_a_cross_dataset_set_scored_in_the_model_card(tmp_path):
+def test_aligned_training_then_a_cross_dataset_set_scored_in_the_model_card(
+    tmp_path, data_catalog, data_params
+):
     """``--env=real``'s shape: aligned crops, flip averaging, calibrated intervals, and a dataset never
     trained on (here a second rendered set) read as a test set — black-and-white faces kept — and reported."""
-    params = {**DATA_PARAMS, "processing": {**DATA_PARAMS["processing"], "crop_align": True}}
-    catalog = make_catalog(tmp_path, params)
+    params = {**data_params, "processing": {**data_params["processing"], "crop_align": True}}
+    catalog = data_catalog(tmp_path, params)
     wild = {"datasets": ["synthetic"], "synthetic": {"n_faces": 16, "seed": 9, "grayscale_fraction": 0.3}}
     catalog["params:appearance"] = MemoryDataset(
         {

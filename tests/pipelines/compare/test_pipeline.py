@@ -1,6 +1,8 @@
 """The compare pipeline on real Kedro machinery: data -> recon3d -> 2 seeds x 3 models + a sweep point +
 a rendered cross-dataset set -> tables, groups and the report, with tiny training budgets."""
 
+from functools import partial
+
 import pandas as pd
 import pytest
 from kedro.io import MemoryDataset
@@ -14,9 +16,6 @@ from agelab.experiments.grid import compare_config, plan_runs
 from agelab.pipelines.compare import create_pipeline
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
 from agelab.pipelines.recon3d import create_pipeline as create_recon3d_pipeline
-from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
-from tests.pipelines.data.test_pipeline import make_catalog
-from tests.pipelines.recon3d.test_pipeline import RECON3D
 
 TINY = {"epochs": 1, "batch_size": 4, "max_batches_per_epoch": 3, "device": "cpu", "seed": 0}
 # rates high enough that 3 steps move each age head (tests/pipelines/multitask/test_pipeline.py): a wrong age
@@ -45,9 +44,16 @@ COMPARE = {
 }
 
 
-def _catalog(tmp_path, compare=COMPARE):
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
-    catalog["params:recon3d"] = MemoryDataset({**RECON3D, "training": {**TINY, "max_batches_per_epoch": 3}})
+@pytest.fixture
+def compare_catalog(tmp_path, data_catalog, data_params, recon3d_params):
+    """``compare_catalog(compare_params)``: data, recon3d and compare datasets under ``tmp_path``."""
+    return partial(_catalog, tmp_path, data_catalog(tmp_path, data_params), recon3d_params)
+
+
+def _catalog(tmp_path, catalog, recon3d_params, compare=COMPARE):
+    catalog["params:recon3d"] = MemoryDataset(
+        {**recon3d_params, "training": {**TINY, "max_batches_per_epoch": 3}}
+    )
     catalog["recon3d_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "recon3d_checkpoints"))
     catalog["recon3d_model"] = ModelBundleDataset(filepath=str(tmp_path / "recon3d.pt"))
     for name, params in MODELS.items():
@@ -65,7 +71,7 @@ def _catalog(tmp_path, compare=COMPARE):
     return catalog
 
 
-def test_compare_end_to_end(tmp_path):
+def test_compare_end_to_end(tmp_path, compare_catalog):
     config = compare_config(COMPARE)
     plan = plan_runs(config, MODELS)
     assert [v.name for v in plan.variants] == [
@@ -77,7 +83,7 @@ def test_compare_end_to_end(tmp_path):
         "sps_seed1",
         "hps_w_0p9",  # w = 0.3 is hps_seed0's own value: reused, not trained twice
     ]
-    catalog = _catalog(tmp_path)
+    catalog = compare_catalog()
     pipeline = create_data_pipeline() + create_recon3d_pipeline() + create_pipeline(config, plan)
     SequentialRunner().run(pipeline, catalog)
 
@@ -125,10 +131,10 @@ def test_compare_end_to_end(tmp_path):
     assert kept == ["finished_model.pt"]
 
 
-def test_misspelt_run_parameter_stops_before_training(tmp_path):
+def test_misspelt_run_parameter_stops_before_training(tmp_path, compare_catalog):
     compare = {**COMPARE, "cross_evaluate": [], "overrides": {"sps": {"training": {"epoch": 1}}}}
     config = compare_config(compare)
-    catalog = _catalog(tmp_path, compare)
+    catalog = compare_catalog(compare)
     catalog["recon3d_model"] = MemoryDataset()  # loading it (training any run) would fail otherwise
     # the first run to train waits for every run's parameters to be checked
     pipeline = create_pipeline(config, plan_runs(config, MODELS)).to_nodes("compare.appearance_seed0.train")

@@ -8,50 +8,15 @@ import sys
 
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from kedro_datasets.json import JSONDataset
-from kedro_datasets.pandas import ParquetDataset
 
-from agelab.datasets import FaceCacheDataset, FaceSourceDataset
 from agelab.pipelines.data import create_pipeline
-from agelab.pipelines.data.pipeline import RAW_DATASETS
 from agelab.readers import DatasetNotFoundError
 from tests.conftest import copy_project
 
-PARAMS = {
-    "datasets": ["synthetic"],
-    "show_progress": False,
-    "synthetic": {
-        "n_faces": 30,
-        "seed": 4,
-        "grayscale_fraction": 0.1,
-        "duplicate_fraction": 0.1,
-        "image_size": 96,
-    },
-    "processing": {"workers": 1, "crop_size": 64, "chunk_size": 16},
-    "cleaning": {"max_per_age": 600, "require_face": False},  # as conf/base: the synthetic boxes crop misses
-    "split": {"test_fraction": 0.2},
-}
 
-
-def make_catalog(tmp_path, params):
-    datasets = {
-        f"raw_{name}": FaceSourceDataset(reader=name, path=str(tmp_path / "raw" / name))
-        for name in RAW_DATASETS
-    }
-    datasets.update(
-        face_cache=FaceCacheDataset(path=str(tmp_path / "cache")),
-        face_index=ParquetDataset(filepath=str(tmp_path / "face_index.parquet")),
-        model_input_faces=ParquetDataset(filepath=str(tmp_path / "model_input.parquet")),
-        cleaning_report=JSONDataset(filepath=str(tmp_path / "cleaning_report.json")),
-        **{"params:data": MemoryDataset(params)},
-    )
-    return DataCatalog(datasets=datasets)
-
-
-def test_pipeline_on_synthetic_default(tmp_path):
-    catalog = make_catalog(tmp_path, PARAMS)
+def test_pipeline_on_synthetic_default(tmp_path, data_catalog, data_params):
+    catalog = data_catalog(tmp_path, data_params)
     SequentialRunner().run(create_pipeline(), catalog)
     model_input = pd.read_parquet(tmp_path / "model_input.parquet")
     report = json.loads((tmp_path / "cleaning_report.json").read_text())
@@ -66,25 +31,22 @@ def test_pipeline_on_synthetic_default(tmp_path):
     assert model_input["crop_path"].map(os.path.exists).all()
 
 
-def test_missing_selected_dataset_names_path_and_setting(tmp_path):
-    catalog = make_catalog(tmp_path, {**PARAMS, "datasets": ["agedb"]})
+def test_missing_selected_dataset_names_path_and_setting(tmp_path, data_catalog, data_params):
+    catalog = data_catalog(tmp_path, {**data_params, "datasets": ["agedb"]})
     with pytest.raises(
         DatasetNotFoundError, match=r"raw/agedb.*parameters data.datasets \(catalog entry raw_agedb\)"
     ):
         SequentialRunner().run(create_pipeline(), catalog)
 
 
-def test_unknown_parameter_key_stops_the_run(tmp_path):
-    catalog = make_catalog(tmp_path, {**PARAMS, "synthetic": {"n_face": 3}})
+def test_unknown_parameter_key_stops_the_run(tmp_path, data_catalog, data_params):
+    catalog = data_catalog(tmp_path, {**data_params, "synthetic": {"n_face": 3}})
     with pytest.raises(Exception, match=r"n_face.*data\.synthetic"):
         SequentialRunner().run(create_pipeline(), catalog)
 
 
-RUN_PARAMS = "data.synthetic.n_faces=16,data.show_progress=false,data.processing.workers=1"
-
-
 @pytest.mark.slow
-def test_kedro_run_logs_to_mlflow_and_viz_builds(tmp_path):
+def test_kedro_run_logs_to_mlflow_and_viz_builds(tmp_path, data_run_params):
     project = copy_project(tmp_path)
     env = {
         **os.environ,
@@ -94,7 +56,7 @@ def test_kedro_run_logs_to_mlflow_and_viz_builds(tmp_path):
     }
     kedro = [sys.executable, "-m", "kedro"]
     run = subprocess.run(
-        [*kedro, "run", "--pipelines=data", "--params", RUN_PARAMS],
+        [*kedro, "run", "--pipelines=data", "--params", data_run_params],
         cwd=project,
         env=env,
         capture_output=True,

@@ -2,6 +2,7 @@
 evaluation, baselines and report, with a tiny model and budget; then ``agelab predict`` on its model."""
 
 import json
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -16,8 +17,7 @@ from agelab.datasets import CheckpointDirDataset, FaceSourceDataset, ModelBundle
 from agelab.models.bundle import ModelBundle
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
 from agelab.pipelines.foss import create_pipeline
-from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
-from tests.pipelines.data.test_pipeline import make_catalog
+from tests.conftest import SMALL_FOSS
 
 TRAIN = {"epochs": 1, "batch_size": 2, "max_batches_per_epoch": 2, "device": "cpu", "learning_rate": 1e-3}
 # enough detector training for the tiny CenterNet to find held-out faces (AP@0.5 0.41 on the 8 val scenes,
@@ -28,18 +28,7 @@ STILL |= {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0}
 FOSS = {
     "scenes": {"train_scenes": 24, "val_scenes": 8, "group_scenes": 2, "max_faces": 3, "render_size": 64},
     "workers": 1,
-    "model": {
-        "detector_width": 0.25,
-        "head_conv": 16,
-        "deformable": False,
-        "detector_input": 128,
-        "age_width": 0.25,
-        "crop_width": 32,
-        "crop_height": 48,
-        "intermediate_channels": 8,
-        "head_channels": 16,
-        "top_k": 5,
-    },
+    "model": dict(SMALL_FOSS),
     "data": {"canvas": 128, "augmentation": {**STILL, "flip": True, "blur_probability": 0.0}},
     "detector_training": DETECTOR_TRAIN,
     # an untrained detector finds "faces" everywhere: with K = 1 each image has exactly one
@@ -50,8 +39,13 @@ FOSS = {
 }
 
 
-def _catalog(tmp_path, foss_params):
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
+@pytest.fixture
+def foss_catalog(tmp_path, data_catalog, data_params):
+    """``foss_catalog(foss_params)``: the data and FOSS pipelines' datasets under ``tmp_path``."""
+    return partial(_catalog, tmp_path, data_catalog(tmp_path, data_params))
+
+
+def _catalog(tmp_path, catalog, foss_params):
     scenes = tmp_path / "raw" / "synthetic_scenes"
     catalog["params:foss"] = MemoryDataset(foss_params)
     catalog["foss.synthetic_scenes"] = SceneSetDataset(path=str(scenes))
@@ -75,8 +69,8 @@ def _catalog(tmp_path, foss_params):
     return catalog
 
 
-def test_data_then_foss_then_predict(tmp_path):
-    SequentialRunner().run(create_data_pipeline() + create_pipeline(), _catalog(tmp_path, FOSS))
+def test_data_then_foss_then_predict(tmp_path, foss_catalog):
+    SequentialRunner().run(create_data_pipeline() + create_pipeline(), foss_catalog(FOSS))
 
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["detection"]["faces"] > 0
@@ -145,10 +139,8 @@ def test_data_then_foss_then_predict(tmp_path):
     assert served["age"].tolist()[:1] == pytest.approx(table["age"].tolist()[:1], abs=0.01)
 
 
-def test_unknown_foss_key_and_unknown_set_stop_before_training(tmp_path):
+def test_unknown_foss_key_and_unknown_set_stop_before_training(foss_catalog):
     with pytest.raises(Exception, match=r"foss"):
-        SequentialRunner().run(create_pipeline(), _catalog(tmp_path, {**FOSS, "modle": {}}))
+        SequentialRunner().run(create_pipeline(), foss_catalog({**FOSS, "modle": {}}))
     with pytest.raises(Exception, match=r"wider_fase"):
-        SequentialRunner().run(
-            create_pipeline(), _catalog(tmp_path, {**FOSS, "detection_sets": ["wider_fase"]})
-        )
+        SequentialRunner().run(create_pipeline(), foss_catalog({**FOSS, "detection_sets": ["wider_fase"]}))

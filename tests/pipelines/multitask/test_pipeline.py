@@ -13,9 +13,6 @@ from agelab.inference import load_predictor
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
 from agelab.pipelines.multitask import create_pipeline
 from agelab.pipelines.recon3d import create_pipeline as create_recon3d_pipeline
-from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
-from tests.pipelines.data.test_pipeline import make_catalog
-from tests.pipelines.recon3d.test_pipeline import RECON3D
 
 TINY = {"epochs": 2, "batch_size": 4, "max_batches_per_epoch": 2, "device": "cpu"}
 # a rate high enough that 4 steps move the age head: a wrong L_dist then ends above the median baseline
@@ -25,9 +22,9 @@ LEARNING_RATE = {"sps": 1e-2, "hps": 3e-3}  # HPS's one shared AlexNet diverges 
 
 
 @pytest.mark.parametrize("sharing", ["sps", "hps"])
-def test_data_recon3d_then_multitask(tmp_path, sharing):
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
-    catalog["params:recon3d"] = MemoryDataset({**RECON3D, "training": {**TINY, "epochs": 1}})
+def test_data_recon3d_then_multitask(tmp_path, sharing, data_catalog, data_params, recon3d_params):
+    catalog = data_catalog(tmp_path, data_params)
+    catalog["params:recon3d"] = MemoryDataset({**recon3d_params, "training": {**TINY, "epochs": 1}})
     catalog["recon3d_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "recon3d_checkpoints"))
     catalog["recon3d_model"] = ModelBundleDataset(filepath=str(tmp_path / "recon3d.pt"))
     catalog[f"params:{sharing}"] = MemoryDataset(

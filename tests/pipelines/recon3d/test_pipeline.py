@@ -14,21 +14,11 @@ from agelab.datasets import CheckpointDirDataset, ModelBundleDataset
 from agelab.models.bundle import ModelBundle
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
 from agelab.pipelines.recon3d import create_pipeline
-from tests.pipelines.data.test_pipeline import PARAMS as DATA_PARAMS
-from tests.pipelines.data.test_pipeline import make_catalog
-
-RECON3D = {
-    "image_size": 64,
-    "show_progress": False,
-    "overlay_faces": 3,
-    "morphable_model": {"bfm2017_path": "no/such/bfm.h5"},
-    "training": {"epochs": 2, "batch_size": 4, "max_batches_per_epoch": 3, "device": "cpu"},
-}
 
 
-def test_data_then_recon3d(tmp_path):
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
-    catalog["params:recon3d"] = MemoryDataset(RECON3D)
+def test_data_then_recon3d(tmp_path, data_catalog, data_params, recon3d_params):
+    catalog = data_catalog(tmp_path, data_params)
+    catalog["params:recon3d"] = MemoryDataset(recon3d_params)
     catalog["recon3d_checkpoints"] = CheckpointDirDataset(path=str(tmp_path / "checkpoints"))
     catalog["recon3d_model"] = ModelBundleDataset(filepath=str(tmp_path / "recon3d.pt"))
     catalog["recon3d_report"] = JSONDataset(filepath=str(tmp_path / "report.json"))
@@ -87,16 +77,18 @@ def test_report_numbers_become_flat_mlflow_metrics():
     }
 
 
-def test_a_cross_dataset_sets_annotated_landmarks_score_the_trained_subnet(tmp_path):
+def test_a_cross_dataset_sets_annotated_landmarks_score_the_trained_subnet(
+    tmp_path, data_catalog, data_params, recon3d_params
+):
     """``--env=real``'s landmark check in small: the 3D subnet trained on one rendered set is scored against
     a second set's annotated 68 points (the synthetic set ships them, as FG-NET's .pts do), beside dlib's
     landmarks and the mean face; normalised by the annotated eye span."""
     from agelab.datasets import FaceSourceDataset
 
-    catalog = make_catalog(tmp_path, DATA_PARAMS)
+    catalog = data_catalog(tmp_path, data_params)
     wild = {"datasets": ["synthetic"], "synthetic": {"n_faces": 24, "seed": 9, "duplicate_fraction": 0.0}}
     catalog["params:recon3d"] = MemoryDataset(
-        {**RECON3D, "cross_evaluate": ["wild"], "cross_datasets": {"wild": wild}}
+        {**recon3d_params, "cross_evaluate": ["wild"], "cross_datasets": {"wild": wild}}
     )
     catalog["recon3d_cross_wild.raw_synthetic"] = FaceSourceDataset(
         reader="synthetic", path=str(tmp_path / "raw" / "synthetic_wild")
@@ -120,7 +112,7 @@ def test_a_cross_dataset_sets_annotated_landmarks_score_the_trained_subnet(tmp_p
     assert 0 < report["nme_dlib"] < 0.8 * report["nme_mean_face"]
     assert report["nme_recon3d"] < 1.01 * report["nme_mean_face"]
     overlay = catalog["recon3d_cross_wild.overlays"].load()  # faces best to worst, three landmark sets each
-    shown = min(RECON3D["overlay_faces"], len(predictions))
+    shown = min(recon3d_params["overlay_faces"], len(predictions))
     first_row = overlay.axes[:shown]
     titles = [ax.get_title() for ax in first_row]
     assert titles[0] == f"age {predictions.sort_values('nme_recon3d')['age'].iloc[0]:.0f}, " + (
