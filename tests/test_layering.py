@@ -141,3 +141,24 @@ def test_importing_agelab_inference_loads_no_kedro_and_no_training_code():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared test helpers live in conftest files (fixtures), so each test module stands alone."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(tests)}: {n}"
+                for n in names
+                if n.startswith("tests.") and n.rsplit(".", 1)[-1] != "conftest"
+            ]
+    assert offenders == []
