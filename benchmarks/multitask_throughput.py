@@ -22,8 +22,8 @@ from agelab.models.alexnet import appearance_subnet
 from agelab.models.multitask import BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.procedural import build_procedural_model
-from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
 from agelab.training.engine import train_one_epoch
+from agelab.training.multitask_training import MultiTaskConfig, make_optimizer
 
 
 def _targets(batch: int, size: int) -> dict[str, torch.Tensor]:

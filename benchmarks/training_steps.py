@@ -69,7 +69,7 @@ def multitask_step(
     from agelab.models.multitask import BothOutputs, hps_net, sps_net
     from agelab.morphable.camera import Camera
     from agelab.morphable.procedural import build_procedural_model
-    from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
+    from agelab.training.multitask_training import MultiTaskConfig, make_optimizer
 
     net = (sps_net if sharing == "sps" else hps_net)(0, 80, recon3d={"translation": [0.0, 0.0, 900.0]})
     model = BothOutputs(net).train().to(device)

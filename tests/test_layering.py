@@ -162,3 +162,22 @@ def test_no_test_module_imports_another_test_module():
                 if n.startswith("tests.") and n.rsplit(".", 1)[-1] != "conftest"
             ]
     assert offenders == []
+
+
+def test_no_pipeline_imports_another_pipelines_nodes():
+    """What two pipelines share (e.g. compare training the appearance subnet, HPS and SPS) lives in the
+    library, not in one pipeline's ``nodes``."""
+    offenders = {}
+    for module, targets in GRAPH.items():
+        parts = module.split(".")
+        if parts[:2] != ["agelab", "pipelines"] or len(parts) < 3:
+            continue
+        own = parts[2]
+        bad = [
+            t
+            for t in targets
+            if t.startswith("agelab.pipelines.") and t.endswith(".nodes") and t.split(".")[2] != own
+        ]
+        if bad:
+            offenders[module] = sorted(bad)
+    assert offenders == {}

@@ -137,9 +137,9 @@ def _lr_after_each_epoch(training, epochs: int, groups=1) -> list[float]:
 
 def test_paper_environment_states_each_models_whole_schedule_and_input_size():
     """--env=paper: the paper's settings for every Savov model, none of the CPU-sized base's schedule."""
-    from agelab.pipelines.appearance.nodes import _config as appearance_config
-    from agelab.pipelines.multitask.nodes import _config as multitask_config
     from agelab.pipelines.recon3d.nodes import _config as recon3d_config
+    from agelab.training.appearance_training import appearance_config
+    from agelab.training.multitask_training import multitask_config
 
     params = loader("paper")["parameters"]
     appearance = appearance_config(params["appearance"])
@@ -163,8 +163,8 @@ def test_paper_environment_states_each_models_whole_schedule_and_input_size():
 
 @pytest.mark.parametrize("env", ["base", "paper", "utkface"])
 def test_compared_models_share_one_augmentation_policy(env):
-    from agelab.pipelines.appearance.nodes import _config as appearance_config
-    from agelab.pipelines.multitask.nodes import _config as multitask_config
+    from agelab.training.appearance_training import appearance_config
+    from agelab.training.multitask_training import multitask_config
 
     params = loader(env)["parameters"]
     policies = {

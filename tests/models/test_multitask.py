@@ -13,7 +13,7 @@ from agelab.models.multitask import (
     sps_net,
 )
 from agelab.models.recon3d import recon3d_subnet
-from agelab.pipelines.multitask.nodes import MultiTaskConfig, make_optimizer
+from agelab.training.multitask_training import MultiTaskConfig, make_optimizer
 
 
 def test_identity_kappa_makes_sps_two_independent_alexnets():

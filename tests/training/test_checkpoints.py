@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from agelab.pipelines.appearance.nodes import EVALUATION_ONLY, AppearanceConfig
-from agelab.pipelines.multitask.nodes import MultiTaskConfig
 from agelab.pipelines.recon3d.nodes import Recon3DConfig
+from agelab.training.appearance_training import EVALUATION_ONLY, AppearanceConfig
 from agelab.training.checkpoints import (
     FINGERPRINT,
     checkpoint_folder,
@@ -20,6 +19,7 @@ from agelab.training.checkpoints import (
     state_digest,
     training_fingerprint,
 )
+from agelab.training.multitask_training import MultiTaskConfig
 
 
 def faces(ages=(20.0, 30.0)):

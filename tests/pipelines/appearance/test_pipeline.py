@@ -14,8 +14,8 @@ from kedro_datasets.text import TextDataset
 from agelab.datasets import CheckpointDirDataset, FaceSourceDataset, ModelBundleDataset
 from agelab.models.bundle import ModelBundle
 from agelab.pipelines.appearance import create_pipeline
-from agelab.pipelines.appearance.nodes import train_appearance_subnet
 from agelab.pipelines.data import create_pipeline as create_data_pipeline
+from agelab.training.appearance_training import train_appearance_subnet
 
 APPEARANCE = {
     "image_size": 64,

@@ -44,20 +44,20 @@ from agelab.experiments.tables import (
 from agelab.experiments.tracking import child_run, log_params
 from agelab.models.bundle import ModelBundle
 from agelab.morphable.model import MorphableParams
-from agelab.pipelines.appearance.nodes import (
+from agelab.preprocessing.cross_dataset import cross_dataset_parameters
+from agelab.preprocessing.face_cache import FaceCache
+from agelab.training.appearance_training import (
     AppearanceConfig,
     evaluate_appearance_subnet,
     train_appearance_subnet,
 )
-from agelab.pipelines.multitask.nodes import (
+from agelab.training.checkpoints import run_fingerprint, state_digest
+from agelab.training.engine import TrainConfig
+from agelab.training.multitask_training import (
     MultiTaskConfig,
     evaluate_multitask_model,
     train_multitask_model,
 )
-from agelab.preprocessing.cross_dataset import cross_dataset_parameters
-from agelab.preprocessing.face_cache import FaceCache
-from agelab.training.checkpoints import run_fingerprint, state_digest
-from agelab.training.engine import TrainConfig
 from agelab.training.reconstruction_data import split_with_landmarks
 
 logger = logging.getLogger(__name__)

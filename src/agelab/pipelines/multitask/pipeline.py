@@ -4,11 +4,12 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
 from agelab.pipelines.multitask import nodes
+from agelab.training.multitask_training import SHARING
 
 
 def create_pipeline(sharing: str = "sps", **kwargs) -> Pipeline:
-    if sharing not in nodes.SHARING:
-        raise ValueError(f"sharing must be one of {nodes.SHARING}")
+    if sharing not in SHARING:
+        raise ValueError(f"sharing must be one of {SHARING}")
     s = sharing
     return pipeline(
         [
