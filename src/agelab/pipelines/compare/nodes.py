@@ -1,13 +1,12 @@
 """Thin nodes of the compare pipeline (Savov et al. §5) over :mod:`agelab.experiments` and
-:mod:`agelab.evaluation`. Each training run trains through the model's own pipeline node function, in a
-child MLflow run of the pipeline's run."""
+:mod:`agelab.evaluation`. Each training run trains through the library's training function of its model
+(:mod:`agelab.training.appearance_training`, :mod:`~agelab.training.multitask_training`), in a child MLflow
+run of the pipeline's run, kept and reused by :mod:`agelab.experiments.run_store`."""
 
 from __future__ import annotations
 
 import copy
-import io
 import logging
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from agelab.atomic import atomic_write_bytes
 from agelab.config import ConfigError, from_mapping
 from agelab.evaluation.age_predictions import predict_test_ages
 from agelab.evaluation.comparison_plots import group_bars, group_samples, improved_examples
@@ -31,6 +29,7 @@ from agelab.evaluation.reconstruction_predictions import predict_codes, renderin
 from agelab.evaluation.significance import compare_paired
 from agelab.experiments.grid import Variant, compare_config, get_dotted, run_parameters
 from agelab.experiments.report import comparison_report
+from agelab.experiments.run_store import finished_or_trained, write_recon3d_backbone
 from agelab.experiments.tables import (
     SWEEP_COLUMNS,
     cross_dataset_table,
@@ -61,7 +60,6 @@ from agelab.training.multitask_training import (
 from agelab.training.reconstruction_data import split_with_landmarks
 
 logger = logging.getLogger(__name__)
-FINISHED_MODEL = "finished_model.pt"
 
 
 def variant_parameters(
@@ -93,18 +91,6 @@ def run_parameters_of(checked_runs: dict[str, dict], *, variant: Variant) -> dic
     return checked_runs[variant.name]
 
 
-def _recon3d_backbone_file(recon3d: ModelBundle, folder: Path) -> Path:
-    """The 3D subnet's AlexNet as a torchvision-style state dict, the appearance run's starting point."""
-    state = {
-        k.removeprefix("backbone."): v for k, v in recon3d.state_dict.items() if k.startswith("backbone.")
-    }
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    path = folder / "recon3d_alexnet.pt"
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
-
-
 def train_variant(
     model_input: pd.DataFrame,
     recon3d: ModelBundle,
@@ -119,39 +105,40 @@ def train_variant(
     """Train one run in a child MLflow run. Per run and settings: epoch checkpoints while it trains (an
     interrupted comparison resumes the last epoch), then only the finished model, which a re-run reuses."""
     config = compare_config(compare_params)
-    params = copy.deepcopy(run_params)
-    settings = (params, state_digest(recon3d.state_dict), config.appearance_init)
+    settings = (run_params, state_digest(recon3d.state_dict), config.appearance_init)
     run_dir = Path(checkpoints) / variant.name / run_fingerprint(model_input, *settings)
-    finished = run_dir / FINISHED_MODEL
-    if finished.is_file():
-        logger.info("compare: %s already trained with these settings, reusing %s", variant.name, finished)
-        return ModelBundle.load(finished)
-    if variant.model == "appearance" and config.appearance_init == "recon3d":
-        params.setdefault("model", {})["pretrained_weights"] = str(_recon3d_backbone_file(recon3d, run_dir))
-    tags = {"agelab.variant": variant.name, "agelab.model": variant.model, "agelab.seed": str(variant.seed)}
-    if variant.sweep:
-        tags["agelab.sweep"] = variant.sweep
-    start = time.perf_counter()
-    with child_run(f"compare.{variant.name}", tags=tags) as run_id:
-        log_params({"variant": variant.name, variant.model: params})
-        if variant.model == "appearance":
-            bundle, _ = train_appearance_subnet(model_input, run_dir, data_params, params)
-        else:
-            bundle, _ = train_multitask_model(
-                model_input, recon3d, run_dir, data_params, recon3d_params, params
+
+    def train(folder: Path) -> ModelBundle:
+        params = copy.deepcopy(run_params)
+        if variant.model == "appearance" and config.appearance_init == "recon3d":
+            params.setdefault("model", {})["pretrained_weights"] = str(
+                write_recon3d_backbone(recon3d, folder)
             )
-    bundle.info.update(
-        variant=variant.name,
-        mlflow_run_id=run_id,
-        train_seconds=time.perf_counter() - start,
-        appearance_init=config.appearance_init if variant.model == "appearance" else "",
-    )
-    bundle.save(finished)
-    if not config.keep_checkpoints:  # an SPS run's epoch checkpoints take ~1.8 GB; its model 0.5 GB
-        for path in run_dir.iterdir():
-            if path != finished:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return bundle
+        tags = {
+            "agelab.variant": variant.name,
+            "agelab.model": variant.model,
+            "agelab.seed": str(variant.seed),
+        }
+        if variant.sweep:
+            tags["agelab.sweep"] = variant.sweep
+        start = time.perf_counter()
+        with child_run(f"compare.{variant.name}", tags=tags) as run_id:
+            log_params({"variant": variant.name, variant.model: params})
+            if variant.model == "appearance":
+                bundle, _ = train_appearance_subnet(model_input, folder, data_params, params)
+            else:
+                bundle, _ = train_multitask_model(
+                    model_input, recon3d, folder, data_params, recon3d_params, params
+                )
+        bundle.info.update(
+            variant=variant.name,
+            mlflow_run_id=run_id,
+            train_seconds=time.perf_counter() - start,
+            appearance_init=config.appearance_init if variant.model == "appearance" else "",
+        )
+        return bundle
+
+    return finished_or_trained(run_dir, train, name=variant.name, keep_checkpoints=config.keep_checkpoints)
 
 
 def evaluate_variant(
