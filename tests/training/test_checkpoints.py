@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import torch
 
-from agelab.pipelines.recon3d.nodes import Recon3DConfig
 from agelab.training.appearance_training import EVALUATION_ONLY, AppearanceConfig
 from agelab.training.checkpoints import (
     FINGERPRINT,
@@ -20,6 +19,7 @@ from agelab.training.checkpoints import (
     training_fingerprint,
 )
 from agelab.training.multitask_training import MultiTaskConfig
+from agelab.training.reconstruction_training import Recon3DConfig
 
 
 def faces(ages=(20.0, 30.0)):

@@ -68,10 +68,10 @@ def test_landmark_term_uses_the_faces_dlib_detected_unless_told_otherwise():
 
 
 def test_report_numbers_become_flat_mlflow_metrics():
-    from agelab.pipelines.recon3d.nodes import _flat_metrics
+    from agelab.training.reconstruction_training import flat_metrics
 
     report = {"pose_error_deg": 3.0, "stand_in_model": True, "by_abs_yaw": {"0-15": {"count": 2}}, "x": "s"}
-    assert _flat_metrics(report, "test_") == {
+    assert flat_metrics(report, "test_") == {
         "test_pose_error_deg": {"value": 3.0, "step": 0},
         "test_by_abs_yaw.0-15.count": {"value": 2.0, "step": 0},
     }
