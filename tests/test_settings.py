@@ -137,9 +137,9 @@ def _lr_after_each_epoch(training, epochs: int, groups=1) -> list[float]:
 
 def test_paper_environment_states_each_models_whole_schedule_and_input_size():
     """--env=paper: the paper's settings for every Savov model, none of the CPU-sized base's schedule."""
-    from agelab.pipelines.recon3d.nodes import _config as recon3d_config
     from agelab.training.appearance_training import appearance_config
     from agelab.training.multitask_training import multitask_config
+    from agelab.training.reconstruction_training import recon3d_config
 
     params = loader("paper")["parameters"]
     appearance = appearance_config(params["appearance"])
@@ -161,8 +161,20 @@ def test_paper_environment_states_each_models_whole_schedule_and_input_size():
     assert hps.augment == sps.augment
 
 
-@pytest.mark.parametrize("env", ["base", "paper", "utkface"])
-def test_compared_models_share_one_augmentation_policy(env):
+#: flip, random crop, colour jitter, grayscale, scan degradation: the real photos' policy adds the last two
+REAL_PHOTO_POLICY = (True, True, 0.2, 0.15, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("env", "policy"),
+    [
+        ("base", (True, True, 0.2, 0.0, 0.0)),
+        ("paper", (True, True, 0.2, 0.0, 0.0)),
+        ("utkface", (True, True, 0.2, 0.0, 0.0)),
+        ("real", REAL_PHOTO_POLICY),
+    ],
+)
+def test_compared_models_share_one_augmentation_policy(env, policy):
     from agelab.training.appearance_training import appearance_config
     from agelab.training.multitask_training import multitask_config
 
@@ -172,7 +184,7 @@ def test_compared_models_share_one_augmentation_policy(env):
         dataclasses.astuple(multitask_config(params["hps"]).augment),
         dataclasses.astuple(multitask_config(params["sps"]).augment),
     }
-    assert len(policies) == 1 and policies.pop() == (True, True, 0.2, 0.0)  # flip, crop, jitter, grey
+    assert len(policies) == 1 and policies.pop() == policy
 
 
 def test_a_kedro_command_prints_no_warning_a_user_cannot_act_on():

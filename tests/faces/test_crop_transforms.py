@@ -34,3 +34,40 @@ def test_evaluation_transform_never_augments():
     torch.testing.assert_close(evaluation(crop), evaluation(crop))
     centre = _denormalise(evaluation(crop))
     torch.testing.assert_close(centre, crop[:, 4:16, 4:16].float() / 255, atol=1e-5, rtol=0)
+
+
+def _high_frequency_energy(image: torch.Tensor) -> float:
+    """Mean squared difference of horizontally and vertically adjacent pixels."""
+    return float(image.diff(dim=-1).pow(2).mean() + image.diff(dim=-2).pow(2).mean())
+
+
+def test_degradation_blurs_and_recompresses_at_its_rate():
+    torch.manual_seed(0)
+    crop = torch.zeros(3, 32, 32, dtype=torch.uint8)
+    crop[:, ::2, :] = 255  # one-pixel stripes: all high frequency, what a scan loses
+    plain = build_transform(32, True, AugmentConfig(flip=False, colour_jitter=0.0, random_crop=False))
+    degraded = build_transform(
+        32, True, AugmentConfig(flip=False, colour_jitter=0.0, random_crop=False, degrade=1.0)
+    )
+    sharp = _high_frequency_energy(_denormalise(plain(crop)))
+    torch.testing.assert_close(_denormalise(plain(crop)), crop.float() / 255, atol=1e-5, rtol=0)
+    blurred = [_high_frequency_energy(_denormalise(degraded(crop))) for _ in range(20)]
+    assert max(blurred) < 0.6 * sharp  # sigma >= 0.4 px removes at least 40 % of the stripes' energy
+    assert len({round(b, 4) for b in blurred}) > 5  # sigma and quality are drawn per crop
+    sometimes = build_transform(
+        32, True, AugmentConfig(flip=False, colour_jitter=0.0, random_crop=False, degrade=0.3)
+    )
+    share = sum(_high_frequency_energy(_denormalise(sometimes(crop))) < 0.9 * sharp for _ in range(300)) / 300
+    assert 0.22 < share < 0.38
+
+
+def test_degradation_keeps_a_uniform_crop_and_never_acts_in_evaluation():
+    crop = torch.full((3, 24, 24), 128, dtype=torch.uint8)
+    degraded = build_transform(
+        24, True, AugmentConfig(flip=False, colour_jitter=0.0, random_crop=False, degrade=1.0)
+    )
+    torch.testing.assert_close(_denormalise(degraded(crop)), crop.float() / 255, atol=2 / 255, rtol=0)
+    stripes = torch.zeros(3, 24, 24, dtype=torch.uint8)
+    stripes[:, ::2, :] = 255
+    evaluation = build_transform(24, False, AugmentConfig(degrade=1.0))
+    torch.testing.assert_close(_denormalise(evaluation(stripes)), stripes.float() / 255, atol=1e-5, rtol=0)
