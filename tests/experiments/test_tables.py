@@ -2,15 +2,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from agelab.config import ConfigError
+from agelab.datasets import AtomicDataset
 from agelab.experiments.grid import compare_config
 from agelab.experiments.report import comparison_report
 from agelab.experiments.tables import (
+    SWEEP_COLUMNS,
+    comparison_tables,
     cross_dataset_table,
     markdown_table,
     pairwise_tests,
     per_image_errors,
+    per_model_errors,
     per_seed_paired_tests,
     repeated_runs_table,
+    sweep_results,
     sweep_table,
 )
 
@@ -161,3 +167,91 @@ def test_per_seed_paired_tests_pair_each_seeds_runs_image_by_image():
     assert rows[0]["mean_difference"] == pytest.approx(-1.0)
     assert rows[0]["p_value"] == pytest.approx(0.2254, abs=1e-4)
     assert rows[1]["mean_difference"] == pytest.approx(1.0)
+
+
+def _run_summary(
+    model: str, seed: int, mae: float, sweep: str = "", run_parameters: dict | None = None
+) -> dict:
+    return {
+        "variant": f"{model}_seed{seed}" if not sweep else f"{sweep}_{seed}",
+        "model": model,
+        "seed": seed,
+        "sweep": sweep,
+        "sweep_value": None,
+        "test_mae": mae,
+        "test_median_baseline_mae": 20.0,
+        "best_val_mae": mae,
+        "best_epoch": 0,
+        "epochs": 1,
+        "train_seconds": 1.0,
+        "mlflow_run_id": "",
+        "run_parameters": run_parameters or {},
+    }
+
+
+def test_no_sweeps_gives_an_empty_sweep_table_that_survives_the_catalogs_csv(tmp_path):
+    """With no sweeps configured (``sweeps: null``, the real environment) the sweep table still has its
+    columns, so the catalog's CSV of it loads back for the report (an empty frame without columns saves as
+    an empty file that pandas refuses to read)."""
+    config = compare_config({"seeds": [0, 1, 2], "sweeps": None, "cross_evaluate": []})
+    maes = {"appearance": (9.7, 9.8, 9.6), "hps": (9.3, 9.4, 9.3), "sps": (9.4, 9.5, 9.3)}
+    summaries = [_run_summary(m, s, mae) for m, values in maes.items() for s, mae in enumerate(values)]
+    runs, table4, _, sweeps = comparison_tables(summaries, config)
+    assert len(runs) == 9 and table4["model"].tolist() == ["appearance", "hps", "sps"]
+    assert sweeps.empty and tuple(sweeps.columns) == SWEEP_COLUMNS
+    dataset = AtomicDataset(
+        dataset={
+            "type": "pandas.CSVDataset",
+            "filepath": str(tmp_path / "tables2_3_sweeps.csv"),
+            "save_args": {"index": False},
+        }
+    )
+    dataset.save(sweeps)
+    loaded = dataset.load()
+    assert isinstance(loaded, pd.DataFrame) and loaded.empty
+    assert tuple(loaded.columns) == SWEEP_COLUMNS
+
+
+def test_comparison_tables_drop_the_run_parameters_and_test_against_the_reference():
+    config = compare_config({"seeds": [0, 1, 2], "sweeps": None})
+    maes = {"appearance": (5.86, 5.90, 5.82), "hps": (5.74, 5.78, 5.70), "sps": (5.47, 5.44, 5.50)}
+    summaries = [_run_summary(m, s, mae) for m, values in maes.items() for s, mae in enumerate(values)]
+    runs, table4, pairs, _ = comparison_tables(summaries, config)
+    assert "run_parameters" not in runs and runs["test_mae"].tolist() == [v for m in maes.values() for v in m]
+    assert table4.set_index("model").loc["sps", "p_value"] < 1e-3
+    assert len(pairs) == 3
+
+
+def test_a_sweep_point_is_the_sweeps_own_run_before_a_repeated_run_with_the_same_value():
+    config = compare_config(
+        {
+            "seeds": [0, 1],
+            "sweeps": {"hps_w": {"model": "hps", "parameter": "w", "label": "w", "values": [0.3, 0.7]}},
+        }
+    )
+    summaries = [
+        _run_summary("hps", 0, 5.74, run_parameters={"w": 0.3}),
+        _run_summary("hps", 1, 5.70, run_parameters={"w": 0.7}),  # another seed: never a sweep point
+        _run_summary("hps", 0, 5.83, sweep="hps_w", run_parameters={"w": 0.7}),
+        _run_summary("hps", 0, 5.99, sweep="other", run_parameters={"w": 0.3}),
+    ]
+    table = sweep_results(summaries, config, 5.86)
+    assert tuple(table.columns) == ("sweep", "setting", "value", "mae", "variant")
+    assert table["variant"].tolist() == ["", "hps_seed0", "hps_w_0"]
+    assert table["mae"].tolist() == [5.86, 5.74, 5.83]
+    assert table["value"].iloc[1:].tolist() == [0.3, 0.7]
+    missing = compare_config({"sweeps": {"hps_w": {"model": "hps", "parameter": "w", "values": [0.5]}}})
+    with pytest.raises(ConfigError, match=r"compare.sweeps.hps_w: no run of hps with w=0.5"):
+        sweep_results(summaries, missing, 5.86)
+
+
+def test_per_model_errors_average_each_models_runs_of_a_long_frame():
+    frames = [
+        _predictions([1.0, 3.0]).assign(variant="appearance_seed0", model="appearance"),
+        _predictions([3.0, 5.0]).assign(variant="appearance_seed1", model="appearance"),
+        _predictions([0.5, 0.5]).assign(variant="sps_seed0", model="sps"),
+    ]
+    errors = per_model_errors(pd.concat(frames, ignore_index=True))
+    assert sorted(errors) == ["appearance", "sps"]
+    assert errors["appearance"]["absolute_error"].tolist() == [2.0, 4.0]
+    assert errors["sps"]["absolute_error"].tolist() == [0.5, 0.5]

@@ -162,7 +162,7 @@ def plan_runs(config: CompareConfig, model_params: Mapping[str, Mapping[str, Any
 def run_parameters(base: Mapping[str, Any], config: CompareConfig, variant: Variant) -> dict[str, Any]:
     """The model's parameters for one run: ``compare.overrides[model]`` (nested like the model's own
     parameters), then the sweep value, then ``training.seed``. The model's configuration parser checks
-    the result (:func:`agelab.pipelines.compare.nodes.variant_parameters`)."""
+    the result (:func:`agelab.experiments.variant_runs.checked_run_parameters`)."""
     params = merge_overrides(
         base, config.overrides.get(variant.model, {}), where=f"compare.overrides.{variant.model}"
     )

@@ -290,3 +290,25 @@ def comparison_report(
         )
     )
     return "\n".join(lines) + "\n"
+
+
+def headline_metrics(
+    config: CompareConfig, table4: pd.DataFrame, overall: dict[str, Any], table5: pd.DataFrame
+) -> dict[str, dict[str, float]]:
+    """The report's headline numbers as MLflow metrics (``{name: {"value", "step"}}``): Table 4's MAE mean,
+    std and p-value against the reference per model, §5.3's overall paired test, Table 5's difference and
+    paired-t p-value per set; numbers that are not finite (an untestable comparison) are left out."""
+    metrics = {}
+    for row in table4.itertuples():
+        metrics[f"compare.{row.model}.mae_mean"] = row.mae_mean
+        if np.isfinite(row.mae_std):
+            metrics[f"compare.{row.model}.mae_std"] = row.mae_std
+        p = getattr(row, "p_value", np.nan)
+        if np.isfinite(p):
+            metrics[f"compare.{row.model}.p_vs_{config.groups.reference}"] = p
+    metrics["compare.paired_test_p"] = overall["p_value"]
+    metrics["compare.paired_mae_difference"] = overall["mean_difference"]
+    for row in table5.itertuples():
+        metrics[f"compare.cross.{row.dataset}.difference"] = row.difference
+        metrics[f"compare.cross.{row.dataset}.paired_t_p"] = row.paired_t_p
+    return {k: {"value": float(v), "step": 0} for k, v in metrics.items() if np.isfinite(v)}

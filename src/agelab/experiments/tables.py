@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from agelab.config import ConfigError
 from agelab.evaluation.significance import compare_paired, compare_runs, format_p_value
+from agelab.experiments.grid import CompareConfig, get_dotted
 
 MODEL_TITLES = {
     "appearance": "Appearance subnet (standalone)",
@@ -91,6 +94,51 @@ def sweep_table(
     return pd.DataFrame(rows)
 
 
+def sweep_results(
+    summaries: Sequence[Mapping[str, Any]], config: CompareConfig, reference_mae: float
+) -> pd.DataFrame:
+    """Tables 2 and 3 (:func:`sweep_table`) in one frame with a ``sweep`` column and the swept value in
+    ``value``. A sweep point is the run of the sweep's model at ``config.sweep_seed`` whose parameters hold
+    the value (the sweep's own run before a repeated run that has it); with no sweeps the frame still has
+    its columns, :data:`SWEEP_COLUMNS` (an empty CSV without a header cannot be read back)."""
+    frame = summaries_frame(summaries)
+    sweeps = []
+    for name, sweep in config.sweeps.items():
+        points = []
+        for value in sweep.values:
+            matches = [
+                s
+                for s in summaries
+                if s["model"] == sweep.model
+                and s["seed"] == config.sweep_seed
+                and get_dotted(s["run_parameters"], sweep.parameter, where=name) == value
+            ]
+            if not matches:
+                raise ConfigError(
+                    f"compare.sweeps.{name}: no run of {sweep.model} with {sweep.parameter}={value}"
+                )
+            points.append((value, sorted(matches, key=lambda s: s["sweep"] != name)[0]["variant"]))
+        table = sweep_table(frame, points, reference_mae, sweep.label or sweep.parameter)
+        table.insert(0, "sweep", name)
+        sweeps.append(table.rename(columns={sweep.label or sweep.parameter: "value"}))
+    return pd.concat(sweeps, ignore_index=True) if sweeps else pd.DataFrame(columns=list(SWEEP_COLUMNS))
+
+
+def comparison_tables(
+    summaries: Sequence[Mapping[str, Any]], config: CompareConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The run summaries as a frame (without their parameters), Table 4 (:func:`repeated_runs_table`
+    against ``config.groups.reference``), every pairwise test (:func:`pairwise_tests`) and the sweep
+    tables (:func:`sweep_results`, Tables 2, 3)."""
+    frame = summaries_frame(summaries)
+    reference = config.groups.reference
+    table4 = repeated_runs_table(frame, config.models, reference)
+    pairs = pairwise_tests(frame, config.models)
+    reference_mae = float(table4.loc[table4["model"] == reference, "mae_mean"].iloc[0])
+    sweeps = sweep_results(summaries, config, reference_mae)
+    return frame.drop(columns=["run_parameters"]), table4, pairs, sweeps
+
+
 def per_image_errors(predictions: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Seed-averaged absolute error per image (key ``image_path``) of one model's runs on one test set;
     the runs must have predicted the same images."""
@@ -115,6 +163,18 @@ def per_image_errors(predictions: Sequence[pd.DataFrame]) -> pd.DataFrame:
             "absolute_error": errors.mean(axis=0),
         }
     )
+
+
+def runs_by_model(predictions: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
+    """Long-format test predictions of several runs (columns ``variant`` and ``model``) as each model's
+    list of per-run frames, the input of :func:`per_image_errors`."""
+    return {m: [p for _, p in part.groupby("variant")] for m, part in predictions.groupby("model")}
+
+
+def per_model_errors(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Seed-averaged per-image errors (:func:`per_image_errors`) of every model in long-format
+    predictions, by model."""
+    return {model: per_image_errors(runs) for model, runs in runs_by_model(predictions).items()}
 
 
 def per_seed_paired_tests(
