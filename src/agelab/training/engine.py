@@ -1,7 +1,9 @@
 """The training engine every model shares (torchvision ``references`` style).
 
-``fit`` runs ``train_one_epoch`` and ``evaluate`` per epoch, keeps the model that is best on the
-validation split (never the test split), checkpoints every epoch and resumes from the last checkpoint.
+``fit`` reads like torchvision's ``references/classification/train.py``: ``build_training`` (device,
+optimiser, schedule, checkpoint folder), ``resume_training``, then ``train_one_epoch``, ``evaluate`` and
+``save_epoch`` per epoch. It keeps the model that is best on the validation split (never the test split),
+checkpoints every epoch and resumes from the last checkpoint.
 Each epoch's randomness (batch order, augmentation, dropout) is seeded from ``(seed, epoch)``, so a run
 resumed after an interruption ends with exactly the weights of an uninterrupted one. Mixed precision is
 used on CUDA; under ``torchrun`` the model is wrapped in DistributedDataParallel and every rank takes its
@@ -197,6 +199,121 @@ def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
+@dataclass
+class TrainingSetup:
+    """What :func:`build_training` makes: the device and process group, the optimiser, its schedule, the
+    gradient scaler (mixed precision on CUDA) and the checkpoint folder of this run."""
+
+    model: nn.Module
+    device: torch.device
+    context: DistributedContext
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+    checkpoints: Path | None
+
+
+def build_training(
+    model: nn.Module,
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    fingerprint: Mapping[str, Any] | None = None,
+    make_optimizer: Callable[[nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
+) -> TrainingSetup:
+    """Device, ``torchrun`` process group, seeded initial state, optimiser, schedule, scaler, and the
+    checkpoint sub-folder named by ``fingerprint`` and the training settings (so a run resumes only its
+    own checkpoints)."""
+    device = resolve_device(config.device)
+    context = init_distributed(device)
+    if device.type == "cuda" and context.enabled:
+        device = torch.device("cuda", context.local_rank)
+    if context.enabled:
+        logger.info(
+            "distributed training: rank %d of %d on %s (%s); each rank takes every %d-th batch",
+            context.rank,
+            context.world_size,
+            device,
+            torch.distributed.get_backend(),
+            context.world_size,
+        )
+    seed_everything(config.seed)
+    model.to(device)
+    optimizer = (make_optimizer or default_optimizer)(model, config)
+    directory = Path(checkpoint_dir) if checkpoint_dir else None
+    if directory and fingerprint is not None:
+        full = {**fingerprint, "training": config.resume_key()}
+        # every rank resumes the same folder; only rank 0 writes its fingerprint and says what changed
+        directory = (
+            checkpoint_folder(directory, full) if context.is_main else directory / fingerprint_key(full)
+        )
+    return TrainingSetup(
+        model=model,
+        device=device,
+        context=context,
+        optimizer=optimizer,
+        scheduler=make_scheduler(optimizer, config),
+        scaler=torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None,
+        checkpoints=directory,
+    )
+
+
+def resume_training(setup: TrainingSetup, config: TrainConfig, result: FitResult) -> tuple[int, dict | None]:
+    """Load the run's last checkpoint, if it was made with these settings: model, optimiser, schedule and
+    scaler state, the history and the best epoch into ``result``. Returns the first epoch still to train
+    and the best epoch's weights so far."""
+    directory = setup.checkpoints
+    if not directory or not (directory / LAST).is_file():
+        return 0, None
+    state = load_checkpoint(directory / LAST)
+    if state.get("resume_key") != config.resume_key():
+        logger.warning("checkpoint in %s was made with other settings: training from scratch", directory)
+        return 0, None
+    setup.model.load_state_dict(state["model"])
+    setup.optimizer.load_state_dict(state["optimizer"])
+    setup.scheduler.load_state_dict(state["scheduler"])
+    if setup.scaler is not None and state.get("scaler"):
+        setup.scaler.load_state_dict(state["scaler"])
+    result.history, result.best_epoch, result.best_metric = (
+        state["history"],
+        state["best_epoch"],
+        state["best_metric"],
+    )
+    result.resumed_from_epoch = state["epoch"]
+    best_state = load_checkpoint(directory / BEST)["model"] if (directory / BEST).is_file() else None
+    logger.info("resuming from %s after epoch %d", directory / LAST, state["epoch"])
+    return state["epoch"] + 1, best_state
+
+
+def save_epoch(
+    setup: TrainingSetup, config: TrainConfig, result: FitResult, epoch: int, best_state: dict | None
+) -> None:
+    """Checkpoint the end of ``epoch``: the best weights when this epoch is the best so far, and the whole
+    state to resume from (both written atomically)."""
+    directory = setup.checkpoints
+    if not directory or not setup.context.is_main:
+        return
+    if result.best_epoch == epoch:
+        save_checkpoint(
+            {"model": best_state, "epoch": epoch, "val_metric": result.best_metric}, directory / BEST
+        )
+    save_checkpoint(
+        {
+            "model": _unwrap(setup.model).state_dict(),
+            "optimizer": setup.optimizer.state_dict(),
+            "scheduler": setup.scheduler.state_dict(),
+            "scaler": setup.scaler.state_dict() if setup.scaler else None,
+            "epoch": epoch,
+            "config": dataclasses.asdict(config),
+            "resume_key": config.resume_key(),
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "best_metric": result.best_metric,
+        },
+        directory / LAST,
+    )
+
+
 def fit(
     model: nn.Module,
     loss_fn: LossFn,
@@ -215,62 +332,20 @@ def fit(
     show_progress: bool = True,
     target_key: str | None = None,
 ) -> FitResult:
-    """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better).
+    """Train ``model`` and return it with the weights of its best validation epoch (lower metric = better):
+    :func:`build_training`, :func:`resume_training`, then per epoch :func:`train_one_epoch`,
+    :func:`evaluate` and :func:`save_epoch`.
 
     Targets may be tensors or dicts of tensors (a loss that needs the image and its landmarks);
     ``target_key`` names the entry the validation metric is computed against. With a ``fingerprint``
     (:func:`~agelab.training.checkpoints.training_fingerprint`) the checkpoints go to the sub-folder of
     ``checkpoint_dir`` named by it and these training settings: a run resumes only its own checkpoints."""
-    device = resolve_device(config.device)
-    context = init_distributed(device)
-    if device.type == "cuda" and context.enabled:
-        device = torch.device("cuda", context.local_rank)
-    if context.enabled:
-        logger.info(
-            "distributed training: rank %d of %d on %s (%s); each rank takes every %d-th batch",
-            context.rank,
-            context.world_size,
-            device,
-            torch.distributed.get_backend(),
-            context.world_size,
-        )
-    seed_everything(config.seed)
-    model.to(device)
-    optimizer = (make_optimizer or default_optimizer)(model, config)
-    scheduler = make_scheduler(optimizer, config)
-    scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None
+    setup = build_training(
+        model, config, checkpoint_dir=checkpoint_dir, fingerprint=fingerprint, make_optimizer=make_optimizer
+    )
     result = FitResult(model)
-    start_epoch = 0
-    best_state = None
-
-    directory = Path(checkpoint_dir) if checkpoint_dir else None
-    if directory and fingerprint is not None:
-        full = {**fingerprint, "training": config.resume_key()}
-        # every rank resumes the same folder; only rank 0 writes its fingerprint and says what changed
-        directory = (
-            checkpoint_folder(directory, full) if context.is_main else directory / fingerprint_key(full)
-        )
-    if directory and (directory / LAST).is_file():
-        state = load_checkpoint(directory / LAST)
-        if state.get("resume_key") == config.resume_key():
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            if scaler is not None and state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            start_epoch = state["epoch"] + 1
-            result.history, result.best_epoch, result.best_metric = (
-                state["history"],
-                state["best_epoch"],
-                state["best_metric"],
-            )
-            result.resumed_from_epoch = state["epoch"]
-            if (directory / BEST).is_file():
-                best_state = load_checkpoint(directory / BEST)["model"]
-            logger.info("resuming from %s after epoch %d", directory / LAST, state["epoch"])
-        else:
-            logger.warning("checkpoint in %s was made with other settings: training from scratch", directory)
-
+    start_epoch, best_state = resume_training(setup, config, result)
+    context, device = setup.context, setup.device
     train_model = DistributedDataParallel(model) if context.enabled else model
     for epoch in range(start_epoch, config.epochs):
         seed_everything(_epoch_seed(config.seed, epoch))
@@ -282,20 +357,20 @@ def fit(
         metrics = train_one_epoch(
             train_model,
             loss_fn,
-            optimizer,
+            setup.optimizer,
             loader,
             device,
             epoch,
-            scaler=scaler,
+            scaler=setup.scaler,
             show_progress=show_progress and context.is_main,
         )
-        scheduler.step()
+        setup.scheduler.step()
         predictions, targets = evaluate(
             model, predict_fn, make_loader(val_set, config, train=False), device, target_key=target_key
         )
         metrics["train_loss"] = all_reduce_mean(metrics["train_loss"], context)
         metrics["val_metric"] = float(metric_fn(predictions, targets))
-        metrics["learning_rate"] = optimizer.param_groups[0]["lr"]
+        metrics["learning_rate"] = setup.optimizer.param_groups[0]["lr"]
         metrics["epoch"] = epoch
         result.history.append(metrics)
         if on_epoch_end is not None and context.is_main:
@@ -304,27 +379,7 @@ def fit(
         if improved:
             result.best_metric, result.best_epoch = metrics["val_metric"], epoch
             best_state = copy.deepcopy(_unwrap(model).state_dict())
-        if directory and context.is_main:
-            if improved:
-                save_checkpoint(
-                    {"model": best_state, "epoch": epoch, "val_metric": metrics["val_metric"]},
-                    directory / BEST,
-                )
-            save_checkpoint(
-                {
-                    "model": _unwrap(model).state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler else None,
-                    "epoch": epoch,
-                    "config": dataclasses.asdict(config),
-                    "resume_key": config.resume_key(),
-                    "history": result.history,
-                    "best_epoch": result.best_epoch,
-                    "best_metric": result.best_metric,
-                },
-                directory / LAST,
-            )
+        save_epoch(setup, config, result, epoch, best_state)
         logger.info(
             "epoch %d: train loss %.4f, val %.4f, %.1f samples/s%s",
             epoch,
