@@ -56,6 +56,42 @@ def test_registry_composes_model_pipelines_with_their_data():
     assert "train_recon3d_subnet" in {n.name for n in pipelines["hps"].nodes}
 
 
+def test_one_dataset_factory_serves_hps_and_sps_and_catches_no_other_dataset(monkeypatch):
+    """conf/base/catalog.yml's "{h_or_s}ps_*" patterns give HPS and SPS the files they always had, and no
+    other pipeline's dataset name falls into them (a memory dataset would silently become a file)."""
+    from kedro.io import DataCatalog
+
+    from agelab.pipeline_registry import register_pipelines
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
+    catalog = DataCatalog.from_config(loader("base")["catalog"])
+    for sharing in ("hps", "sps"):
+        assert str(catalog.get(f"{sharing}_model")._filepath).endswith(
+            f"data/06_models/{sharing}/{sharing}_net.pt"
+        )
+        assert str(catalog.get(f"{sharing}_checkpoints")._path).endswith(
+            f"data/06_models/{sharing}/checkpoints"
+        )
+        assert catalog.get(f"{sharing}_metrics")._prefix == f"{sharing}_metrics"
+        for name, path in [
+            ("kappa_curves", "08_reporting/{}_kappa_curves.png"),
+            ("learning_curves", "08_reporting/{}_learning_curves.png"),
+            ("report", "08_reporting/{}_report.json"),
+            ("model_card", "08_reporting/{}_model_card.md"),
+            ("predictions", "07_model_output/{}_predictions.csv"),
+        ]:
+            assert str(catalog.get(f"{sharing}_{name}")._filepath).endswith(path.format(sharing))
+    patterns = [p for p in loader("base")["catalog"] if p.startswith("{h_or_s}ps_")]
+    assert len(patterns) == 10
+    caught = {
+        name
+        for pipeline in register_pipelines().values()
+        for name in pipeline.datasets()
+        if catalog.config_resolver.match_dataset_pattern(name) in patterns
+    }
+    assert caught and all(name.startswith(("hps_", "sps_")) for name in caught), sorted(caught)
+
+
 def test_utkface_model_does_not_overwrite_the_default_one():
     base = loader("base")["catalog"]["appearance_model"]
     utk = loader()["catalog"]["appearance_model"]
@@ -102,11 +138,11 @@ def test_foss_configuration_parses_and_every_catalog_entry_exists(env, monkeypat
     from kedro.io import DataCatalog
 
     from agelab.pipeline_registry import register_pipelines
-    from agelab.pipelines.foss.nodes import FossConfig, _config
+    from agelab.training.foss_config import FossConfig, foss_config
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
     config = loader(env)
-    foss = _config(config["parameters"]["foss"])
+    foss = foss_config(config["parameters"]["foss"])
     assert isinstance(foss, FossConfig)
     if env == "paper":  # the paper's sizes (Yoshimura & Ogata §4.2), merged over conf/base
         assert (foss.model.detector_input, foss.model.crop_width, foss.model.crop_height) == (480, 160, 224)

@@ -20,12 +20,17 @@ class ConfigError(ValueError):
     """A configuration mapping does not match the dataclass it configures."""
 
 
-def from_mapping(cls: type[T], values: Mapping[str, Any] | None, *, where: str = "") -> T:
-    """Build the frozen dataclass ``cls`` from ``values``.
+def from_mapping(
+    cls: type[T], values: Mapping[str, Any] | None, *, where: str = "", base: T | None = None
+) -> T:
+    """Build the frozen dataclass ``cls`` from ``values``: the keys given replace those of ``base`` (or of
+    ``cls``'s defaults).
 
     Unknown keys raise :class:`ConfigError` naming the key, the known keys and ``where`` (e.g. the
-    parameters file section). Nested dataclass fields are built recursively; tuples are converted from
-    lists so the result stays hashable.
+    parameters file section). Nested dataclass fields are built recursively on top of the field's own
+    default (a parent may default a nested setting differently from the nested class: a parameters file
+    then names only what differs from the parent's defaults); tuples are converted from lists so the result
+    stays hashable.
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
@@ -38,14 +43,24 @@ def from_mapping(cls: type[T], values: Mapping[str, Any] | None, *, where: str =
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
-        kwargs[name] = _coerce(hints.get(name), value, f"{label}.{name}")
+        default = _field_default(fields[name], base)
+        kwargs[name] = _coerce(hints.get(name), value, f"{label}.{name}", default)
     try:
-        return cls(**kwargs)
+        return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
     except TypeError as exc:  # missing required keys
         raise ConfigError(f"{label}: {exc}") from exc
 
 
-def _coerce(hint: Any, value: Any, where: str) -> Any:
+def _field_default(field: dataclasses.Field, base: Any) -> Any:
+    """The value ``field`` takes when not given: ``base``'s, else the field's default; None when required."""
+    if base is not None:
+        return getattr(base, field.name)
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None if field.default is dataclasses.MISSING else field.default
+
+
+def _coerce(hint: Any, value: Any, where: str, default: Any = None) -> Any:
     if hint is None or value is None:
         return value
     origin = typing.get_origin(hint)
@@ -53,10 +68,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         for arg in typing.get_args(hint):
             if arg is type(None):
                 continue
-            return _coerce(arg, value, where)
+            return _coerce(arg, value, where, default)
         return value
     if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-        return from_mapping(hint, value, where=where)
+        base = default if isinstance(default, hint) else None
+        return from_mapping(hint, value, where=where, base=base)
     if origin is dict and isinstance(value, Mapping):
         args = typing.get_args(hint)
         inner = args[1] if len(args) == 2 else None

@@ -70,7 +70,8 @@ class Recon3DConfig:
     flip: bool = True  # mirror training faces (landmarks mirrored with them)
     rigid_epochs: int = 2  # first epochs fit pose and light on the mean shape (identity, expression at 0)
     landmark_faces: str = "detected"  # detected: landmark term only where dlib's detector found the face
-    training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    # the 3D subnet learns no age: its batches are shuffled, not alternated over age groups (§4)
+    training: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(alternate_age_groups=False))
     overlay_faces: int = 8  # faces in the Fig. 2 overlay
     # sets with hand-annotated 68-point landmarks the trained subnet is checked against (conf/real: [fgnet]);
     # names of cross_datasets (conf/base/globals.yml)
