@@ -102,9 +102,11 @@ def test_utkface_model_does_not_overwrite_the_default_one():
 @pytest.mark.parametrize("env, runs", [("base", 8), ("paper", 22)])
 def test_compare_plan_from_the_real_configuration(env, runs):
     from agelab.experiments.grid import MODELS, compare_config, plan_runs
+    from agelab.experiments.variant_runs import parameters_with_defaults
 
     params = loader(env)["parameters"]
-    plan = plan_runs(compare_config(params["compare"]), {m: params[m] for m in MODELS})
+    models = {m: parameters_with_defaults(m, params[m]) for m in MODELS}
+    plan = plan_runs(compare_config(params["compare"]), models)
     assert len(plan.variants) == runs  # base: 2 seeds x 3 + 2 sweep points; paper: 5 x 3 + 4 + 3
 
 

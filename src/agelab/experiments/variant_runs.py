@@ -7,6 +7,7 @@ test predictions with the run summary that :mod:`agelab.experiments.tables` tabu
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -36,6 +37,15 @@ from agelab.training.multitask_training import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def parameters_with_defaults(model: str, model_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params:<model>`` with every default filled in: the parameters files name only what differs from
+    the configuration dataclass, but a sweep point is recognised as the model's own run by the value the
+    model really trains with (:func:`~agelab.experiments.grid.plan_runs`)."""
+    config_class = AppearanceConfig if model == "appearance" else MultiTaskConfig
+    config = from_mapping(config_class, model_params or {}, where=f"{model} parameters")
+    return dataclasses.asdict(config)
 
 
 def checked_run_parameters(

@@ -8,10 +8,11 @@ itself with ``KEDRO_ENV`` or the default run environment.
 from __future__ import annotations
 
 from agelab.experiments.grid import MODELS, CompareConfig, Plan, compare_config, plan_runs
+from agelab.experiments.variant_runs import parameters_with_defaults
 from agelab.pipelines.configured_parameters import configured_parameters
 
 
 def load_plan() -> tuple[CompareConfig, Plan]:
     params = configured_parameters()
     config = compare_config(params.get("compare"))
-    return config, plan_runs(config, {m: params.get(m, {}) for m in MODELS})
+    return config, plan_runs(config, {m: parameters_with_defaults(m, params.get(m)) for m in MODELS})
