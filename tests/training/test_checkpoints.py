@@ -153,7 +153,8 @@ def test_appearance_settings_that_act_after_training_keep_the_checkpoint_key():
 
 def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weights(tmp_path):
     from agelab.models.bundle import ModelBundle
-    from agelab.pipelines.foss.nodes import FossConfig, _config, detector_fingerprint, foss_fingerprint
+    from agelab.training.foss_config import FossConfig, foss_config
+    from agelab.training.foss_stages import detector_fingerprint, foss_fingerprint
 
     detection = pd.DataFrame(
         {"image_path": ["a.jpg"], "box_x0": [1.0], "box_y0": [2.0], "box_x1": [9.0], "box_y1": [9.0]}
@@ -162,7 +163,7 @@ def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weigh
         {"image_path": ["u.jpg"], "split": ["train"], "age": [30.0], "foss_use": [True]}
     )
     detector = ModelBundle("centernet_face_detector", {}, {"w": torch.zeros(2)}, 0, 0.0, 64)
-    base = _config({})
+    base = foss_config({})
 
     def keys(config: FossConfig, detector=detector, detection=detection):
         return (
@@ -171,7 +172,7 @@ def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weigh
         )
 
     reference = keys(base)
-    assert keys(_config({})) == reference  # unchanged settings resume
+    assert keys(foss_config({})) == reference  # unchanged settings resume
     weights = tmp_path / "dla34.pt"
     torch.save({"x": torch.ones(1)}, weights)
     for change in (
@@ -180,11 +181,11 @@ def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weigh
         {"training": {"loss": {"size": 0.2}}},
         {"model": {"detector_backbone_weights": str(weights)}},
     ):
-        detector_key, foss_key = keys(_config(change))
+        detector_key, foss_key = keys(foss_config(change))
         assert detector_key != reference[0] and foss_key != reference[1], change
     # stage 3 alone: its K, its loss weights, the trained detector it starts from, its data
-    assert keys(_config({"training": {"train_k": 4}}))[0] == reference[0]
-    assert keys(_config({"training": {"train_k": 4}}))[1] != reference[1]
+    assert keys(foss_config({"training": {"train_k": 4}}))[0] == reference[0]
+    assert keys(foss_config({"training": {"train_k": 4}}))[1] != reference[1]
     other = ModelBundle("centernet_face_detector", {}, {"w": torch.ones(2)}, 0, 0.0, 64)
     assert keys(base, detector=other)[1] != reference[1]
     assert keys(base, detection=detection.assign(box_x1=10.0)) != reference

@@ -24,6 +24,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from agelab.config import ConfigError
 from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
@@ -118,6 +119,16 @@ def records_from_index(index: pd.DataFrame) -> list[FaceRecord]:
             )
         )
     return records
+
+
+def detection_split(index: pd.DataFrame, split: str) -> pd.DataFrame:
+    """The detection sets' rows of one split (``split_hint``: WIDER FACE's train / val files)."""
+    part = index[index["split_hint"] == split]
+    if part.empty:
+        raise ConfigError(
+            f"the detection sets have no '{split}' images (WIDER FACE: wider_face_{split}_bbx_gt.txt)"
+        )
+    return part
 
 
 # -- 1. detector ---------------------------------------------------------------------------------------

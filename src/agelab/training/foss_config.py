@@ -1,0 +1,68 @@
+"""The FOSS pipeline's configuration (``parameters_foss.yml: foss``; Yoshimura & Ogata §4.2): the detection
+and group sets, the synthetic scenes, the model and image making (:mod:`agelab.training.foss_training`), the
+two training stages, the §4.2 annotation of the single-face age images, the evaluation protocol (K = 20 at
+test time) and the baselines. Kedro hands it over as a dict; :func:`foss_config` makes it frozen dataclasses,
+so a misspelt key fails with its name."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from agelab.config import from_mapping
+from agelab.synthetic.scenes import SceneSetConfig
+from agelab.training.engine import TrainConfig
+from agelab.training.foss_training import DataConfig, FossModelConfig, FossTrainingConfig
+
+#: the embedded multi-face scenes' name in ``foss.detection_sets`` / ``foss.group_sets``
+SYNTHETIC = "synthetic_scenes"
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnotationConfig:
+    """§4.2: how the trained detector boxes the single-face age images."""
+
+    score_threshold: float = 0.2
+    k: int = 20
+    nms_iou: float | None = 0.5  # duplicates of one face count once (None: raw CenterNet peaks)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """§4.3–4.4: the test-time protocol."""
+
+    k: int = 20  # paper: K = 20 age crops at test time
+    detection_k: int = 100  # heatmap peaks scored by detection AP (the detector alone; not capped at K)
+    nms_iou: float | None = 0.5
+    single_face_age_range: tuple[float, float] = (21.0, 60.0)  # UTKFace protocol of Table 5
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineConfig:
+    """dlib's HOG detector as the two-model baseline's face finder."""
+
+    dlib_upsample: int = 1  # small faces: dlib's HOG window is 80 px without up-sampling
+    dlib_min_score: float = -0.5  # below dlib's own 0 threshold, for the precision-recall curve
+
+
+@dataclasses.dataclass(frozen=True)
+class FossConfig:
+    """``parameters_foss.yml: foss``."""
+
+    detection_sets: tuple[str, ...] = (SYNTHETIC,)
+    group_sets: tuple[str, ...] = (SYNTHETIC,)
+    scenes: SceneSetConfig = dataclasses.field(default_factory=SceneSetConfig)
+    workers: int | str = "auto"
+    model: FossModelConfig = dataclasses.field(default_factory=FossModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    detector_training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    annotation: AnnotationConfig = dataclasses.field(default_factory=AnnotationConfig)
+    training: FossTrainingConfig = dataclasses.field(default_factory=FossTrainingConfig)
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    baselines: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
+    show_progress: bool = True
+
+
+def foss_config(params: dict[str, Any]) -> FossConfig:
+    """``parameters_foss.yml: foss``, checked (unknown keys refused)."""
+    return from_mapping(FossConfig, params, where="foss")

@@ -1,0 +1,198 @@
+"""FOSS's three stages (Yoshimura & Ogata §3.3, §4.2) from the pipeline's tables to model bundles: each takes
+the face-index frames and a :class:`~agelab.training.foss_config.FossConfig`, keys its checkpoints on
+everything that changes what it learns, runs the record-level stage of :mod:`agelab.training.foss_training`
+and packs the result as a :class:`~agelab.models.bundle.ModelBundle` with its epoch history.
+
+1. :func:`train_detector_bundle` — CenterNet on the detection sets' train split, best epoch by AP@0.5 on val;
+2. :func:`age_image_annotations` — that detector boxes the single-face age images (§4.2);
+3. :func:`train_foss_bundle` — the whole FOSS model from the trained detector, tiling augmentation, the
+   detection images mixed in, best epoch by the largest face's validation MAE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from agelab.config import ConfigError
+from agelab.device import resolve_device
+from agelab.experiments.tracking import EpochLogger
+from agelab.models.bundle import ModelBundle
+from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
+from agelab.training.foss_config import FossConfig
+from agelab.training.foss_data import FaceRecord, Source
+from agelab.training.foss_training import (
+    annotate_single_face_images,
+    annotated_records,
+    detection_split,
+    records_from_index,
+    train_face_detector,
+    train_multi_person_model,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def detector_fingerprint(detection_index: pd.DataFrame, config: FossConfig) -> dict[str, Any]:
+    """Checkpoint key of stage 1: the detection faces and everything that changes the detector."""
+    columns = ("image_path", "box_x0", "box_y0", "box_y1", "box_x1", "split_hint", "attributes")
+    return training_fingerprint(
+        data_digest(detection_index, [c for c in columns if c in detection_index]),
+        {
+            "model": dataclasses.asdict(config.model),
+            "images": dataclasses.asdict(config.data),
+            "loss": {"size": config.training.loss.size, "offset": config.training.loss.offset},
+            "detection_k": config.evaluation.detection_k,
+        },
+        initial_weights={"detector_backbone": file_digest(config.model.detector_backbone_weights)},
+    )
+
+
+def foss_fingerprint(
+    detector: ModelBundle, annotations: pd.DataFrame, detection_index: pd.DataFrame, config: FossConfig
+) -> dict[str, Any]:
+    """Checkpoint key of stage 3: age images, detection images, the trained detector's weights, the model,
+    the image making, the loss and K (the engine adds ``training.engine``)."""
+    training = {k: v for k, v in dataclasses.asdict(config.training).items() if k != "engine"}
+    return training_fingerprint(
+        data_digest(annotations, ("image_path", "split", "age", "foss_use"))
+        + data_digest(detection_index, ("image_path", "box_x0", "box_y0", "box_x1", "box_y1", "split_hint")),
+        {"model": dataclasses.asdict(config.model), "images": dataclasses.asdict(config.data), **training},
+        initial_weights={
+            "detector": state_digest(detector.state_dict),
+            "age_backbone": file_digest(config.model.age_backbone_weights),
+            "foss": file_digest(config.model.pretrained_weights),
+        },
+    )
+
+
+def _split_records(index: pd.DataFrame, split: str) -> list[FaceRecord]:
+    return records_from_index(detection_split(index, split))
+
+
+def _bundle(
+    model: torch.nn.Module, architecture: str, kwargs: dict, config: FossConfig, info: dict
+) -> ModelBundle:
+    return ModelBundle(
+        architecture=architecture,
+        kwargs=kwargs,
+        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        crop_size=config.model.crop_height,
+        crop_margin=0.2,
+        image_size=config.model.detector_input,
+        info=info,
+    )
+
+
+def train_detector_bundle(
+    detection_index: pd.DataFrame, checkpoint_dir: Path, config: FossConfig
+) -> tuple[ModelBundle, list]:
+    """Stage 1: CenterNet on the detection sets' train split, best epoch by AP@0.5 on their val split
+    (checkpoints under ``checkpoint_dir/detector``)."""
+    log = EpochLogger("foss_detector", "val_one_minus_ap50")
+    detector, result = train_face_detector(
+        _split_records(detection_index, "train"),
+        _split_records(detection_index, "val"),
+        config.model,
+        config.data,
+        config.detector_training,
+        config.training.loss,
+        detection_k=config.evaluation.detection_k,
+        checkpoint_dir=Path(checkpoint_dir) / "detector",
+        fingerprint=detector_fingerprint(detection_index, config),
+        on_epoch_end=log,
+        show_progress=config.show_progress,
+    )
+    kwargs = {
+        "width": config.model.detector_width,
+        "head_conv": config.model.head_conv,
+        "deformable": config.model.deformable,
+        "input_size": config.model.detector_input,
+    }
+    info = {"best_epoch": result.best_epoch, "best_val_ap": 1 - result.best_metric}
+    logger.info(
+        "face detector: best validation AP@0.5 %.3f (epoch %d)", 1 - result.best_metric, result.best_epoch
+    )
+    log.replay(result.history, result.resumed_from_epoch)
+    return _bundle(detector, "centernet_face_detector", kwargs, config, info), result.history
+
+
+def age_image_annotations(
+    detector: ModelBundle, model_input: pd.DataFrame, config: FossConfig
+) -> tuple[pd.DataFrame, dict]:
+    """Stage 2 (§4.2): the trained detector boxes the single-face age images and excludes ambiguous training
+    images; returns the annotation table and its report."""
+    table, report = annotate_single_face_images(
+        detector.build(),
+        model_input[["image_path", "dataset", "split", "age", "gender"]],
+        score_threshold=config.annotation.score_threshold,
+        k=config.annotation.k,
+        nms_iou=config.annotation.nms_iou,
+        device=config.detector_training.device,
+        show_progress=config.show_progress,
+    )
+    logger.info(
+        "annotation: %d of %d age images used; excluded %s",
+        report["used"],
+        report["images"],
+        report["excluded_by_reason"],
+    )
+    return table, report
+
+
+def train_foss_bundle(
+    detector: ModelBundle,
+    annotations: pd.DataFrame,
+    detection_index: pd.DataFrame,
+    checkpoint_dir: Path,
+    config: FossConfig,
+) -> tuple[ModelBundle, list]:
+    """Stage 3: the whole FOSS model from the trained detector, tiling augmentation on each age dataset, the
+    detection images mixed in (checkpoints under ``checkpoint_dir/foss``)."""
+    age_sources = [
+        Source(str(name), annotated_records(part, "train"), tiled=True)
+        for name, part in annotations.groupby("dataset")
+    ]
+    age_sources = [s for s in age_sources if s.records]
+    if not age_sources:
+        raise ConfigError("no single-face training image survived the annotation; see foss_annotation_report")
+    val_records = annotated_records(annotations, "val")
+    if not val_records:
+        raise ConfigError("no single-face validation image survived the annotation")
+    detection_source = Source("detection", _split_records(detection_index, "train"), tiled=False)
+    log = EpochLogger("foss", "val_mae")
+    model, result = train_multi_person_model(
+        detector.build(),
+        age_sources,
+        detection_source,
+        val_records,
+        config.model,
+        config.data,
+        config.training,
+        checkpoint_dir=Path(checkpoint_dir) / "foss",
+        fingerprint=foss_fingerprint(detector, annotations, detection_index, config),
+        on_epoch_end=log,
+        show_progress=config.show_progress,
+    )
+    kwargs = {
+        **dataclasses.asdict(config.model),
+        # the weights are in the bundle: building it must not read the initial-weight files again
+        "detector_backbone_weights": None,
+        "age_backbone_weights": None,
+        "pretrained_weights": None,
+    }
+    info = {
+        "best_epoch": result.best_epoch,
+        "best_val_mae": result.best_metric,
+        "end_to_end": config.training.end_to_end,
+        "datasets": sorted(annotations["dataset"].unique().tolist()),
+        "detection_sets": list(config.detection_sets),
+        "device": str(resolve_device(config.training.engine.device)),
+    }
+    log.replay(result.history, result.resumed_from_epoch)
+    return _bundle(model, "foss", kwargs, config, info), result.history

@@ -1,0 +1,28 @@
+"""``parameters_foss.yml: foss`` as frozen dataclasses, and the detection sets' split selection."""
+
+import pandas as pd
+import pytest
+
+from agelab.config import ConfigError
+from agelab.training.foss_config import SYNTHETIC, FossConfig, foss_config
+from agelab.training.foss_training import detection_split
+
+
+def test_defaults_follow_the_paper_and_nested_sections_become_dataclasses():
+    config = foss_config({"evaluation": {"single_face_age_range": [18, 70]}, "training": {"train_k": 4}})
+    assert isinstance(config, FossConfig)
+    assert config.evaluation.k == 20  # K = 20 age crops at test time (§4.3)
+    assert config.evaluation.single_face_age_range == (18, 70)  # lists become hashable tuples
+    assert config.training.train_k == 4 and config.detection_sets == (SYNTHETIC,)
+
+
+def test_a_misspelt_nested_key_is_refused_with_its_section():
+    with pytest.raises(ConfigError, match=r"nms_iuo.*foss\.annotation"):
+        foss_config({"annotation": {"nms_iuo": 0.3}})
+
+
+def test_detection_split_keeps_one_split_and_names_the_missing_file():
+    index = pd.DataFrame({"image_path": ["a.jpg", "b.jpg", "c.jpg"], "split_hint": ["train", "val", "train"]})
+    assert detection_split(index, "train")["image_path"].tolist() == ["a.jpg", "c.jpg"]
+    with pytest.raises(ConfigError, match=r"wider_face_test_bbx_gt\.txt"):
+        detection_split(index, "test")
