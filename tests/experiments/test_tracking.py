@@ -1,6 +1,6 @@
 import mlflow
 
-from agelab.experiments.tracking import EpochLogger, child_run, flatten, log_params
+from agelab.experiments.tracking import EpochLogger, child_run, flatten, log_defaults, log_params
 
 
 def test_child_runs_nest_under_the_active_run_and_can_be_resumed(tmp_path):
@@ -71,3 +71,23 @@ def test_epoch_logger_outside_a_run_still_records_the_extras():
     metrics = {"epoch": 0, "val_metric": 1.0}
     log(0, metrics)
     assert metrics == {"epoch": 0, "val_metric": 1.0, "train_photo": 0.5}
+
+
+def test_defaults_the_parameters_file_leaves_out_are_logged_beside_what_it_names(tmp_path):
+    """The parameters files name only what differs from the dataclass defaults; the run's MLflow parameters
+    still hold the whole configuration, and never a second value for a key kedro-mlflow logged."""
+    from agelab.training.appearance_training import appearance_config
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    given = {"training": {"epochs": 3}, "model": {"backbone": "resnet18"}}
+    config = appearance_config(given)
+    with mlflow.start_run() as run:
+        log_params({"appearance": given})  # what kedro-mlflow logs from params:appearance
+        logged = log_defaults("appearance", config, given)
+    params = mlflow.get_run(run.info.run_id).data.params
+    assert params["appearance.training.epochs"] == "3" and params["appearance.model.backbone"] == "resnet18"
+    assert params["appearance.training.batch_size"] == "32"  # a default, logged by log_defaults
+    assert params["appearance.lambda_dist"] == "0.2" and params["appearance.model.max_age"] == "80"
+    assert "appearance.training.epochs" not in logged and "appearance.model.backbone" not in logged
+    assert set(logged) | {"appearance.training.epochs", "appearance.model.backbone"} == set(params)
+    assert log_defaults("appearance", config, given) == logged  # outside a run: what it would log

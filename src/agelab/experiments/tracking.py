@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -47,6 +48,28 @@ def log_params(params: Mapping[str, Any]) -> None:
     items = list(flatten(params).items())
     for start in range(0, len(items), 100):
         mlflow.log_params(dict(items[start : start + 100]))
+
+
+def log_defaults(name: str, config: Any, given: Mapping[str, Any] | None) -> dict[str, str]:
+    """Log as MLflow parameters ``{name}.<key>`` every setting of ``config`` (a configuration dataclass) that
+    ``given`` — the parameters file's mapping, which kedro-mlflow logs itself — leaves to its default. The
+    parameters files name only what differs from the defaults; with this a run's parameters in the MLflow
+    UI are still the whole configuration it trained with. Returns what was (or, outside a run, would be)
+    logged."""
+    import mlflow
+
+    named = flatten(dict(given or {}), f"{name}.")
+    resolved = flatten(dataclasses.asdict(config), f"{name}.")
+    defaults = {
+        key: value
+        for key, value in resolved.items()
+        if key not in named and not any(key.startswith(f"{n}.") for n in named)
+    }
+    if mlflow.active_run() is not None:
+        items = list(defaults.items())
+        for start in range(0, len(items), 100):
+            mlflow.log_params(dict(items[start : start + 100]))
+    return defaults
 
 
 class EpochLogger:

@@ -19,7 +19,7 @@ from agelab.config import ConfigError, from_mapping
 from agelab.device import resolve_device
 from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
-from agelab.experiments.tracking import EpochLogger
+from agelab.experiments.tracking import EpochLogger, log_defaults
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.losses.age import expected_age
 from agelab.losses.multitask import MultiTaskObjective
@@ -145,6 +145,7 @@ def train_multitask_model(
 ) -> tuple[ModelBundle, list[dict]]:
     """Train HPS or SPS from the pre-trained 3D subnet on Eq. 12; best epoch by validation MAE."""
     config = multitask_config(params)
+    log_defaults(config.sharing, config, params)
     morphable = load_morphable_model(
         from_mapping(MorphableModelConfig, recon3d_params.get("morphable_model"), where="recon3d")
     )

@@ -25,7 +25,7 @@ from agelab.evaluation.reconstruction import (
     pose_report,
 )
 from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
-from agelab.experiments.tracking import EpochLogger
+from agelab.experiments.tracking import EpochLogger, log_defaults
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.faces.detection import LANDMARKS_48
 from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -109,6 +109,7 @@ def train_recon3d_subnet(
     """Pre-train the 3D subnet on L_fit (Eq. 6) with dlib landmarks; keep the epoch with the lowest
     validation landmark error; checkpoint every epoch."""
     config = recon3d_config(params)
+    log_defaults("recon3d", config, params)
     crop_size = _crop_size(data_params)
     morphable = load_morphable_model(config.morphable_model)
     camera = _camera(config)

@@ -18,6 +18,7 @@ from agelab.evaluation.foss_evaluation import (
     group_predictions_plot,
 )
 from agelab.evaluation.foss_report import foss_report_markdown
+from agelab.experiments.tracking import log_defaults
 from agelab.models.bundle import ModelBundle
 from agelab.parallel import resolve_workers
 from agelab.readers.schema import to_frame
@@ -71,8 +72,11 @@ def read_foss_sets(
 def train_detector(
     detection_index: pd.DataFrame, checkpoint_dir: Path, params: dict[str, Any]
 ) -> tuple[ModelBundle, list]:
-    """CenterNet on the detection sets' train split, best epoch by AP@0.5 on their val split."""
-    return train_detector_bundle(detection_index, checkpoint_dir, foss_config(params))
+    """CenterNet on the detection sets' train split, best epoch by AP@0.5 on their val split. The run's
+    MLflow parameters get every FOSS setting the parameters file leaves to its default."""
+    config = foss_config(params)
+    log_defaults("foss", config, params)
+    return train_detector_bundle(detection_index, checkpoint_dir, config)
 
 
 def annotate_age_images(
