@@ -20,6 +20,7 @@ from agelab.device import resolve_device
 from agelab.evaluation.age_groups import GROUP_LABELS, age_group_index
 from agelab.evaluation.face_predictors import detector_faces, dlib_faces, foss_faces
 from agelab.evaluation.multi_person import (
+    Predictor,
     detection_average_precision,
     detection_truth_from_index,
     evaluate_group_photos,
@@ -52,6 +53,31 @@ def single_face_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
     ]
 
 
+def _group_and_single_face(
+    predict: Predictor,
+    group_index: pd.DataFrame,
+    annotations: pd.DataFrame,
+    threshold: float,
+    config: FossConfig,
+    label: str,
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """One predictor through the IoG protocol on the group sets and the largest-face MAE on the
+    single-face test split (§4.2–4.4): the group metrics, the per-group table, the detected faces and
+    the single-face figures."""
+    groups, table, detections = evaluate_group_photos(
+        predict, group_index, threshold, show_progress=config.show_progress, label=label
+    )
+    single = largest_face_mae(
+        predict,
+        single_face_test_records(annotations),
+        threshold,
+        tuple(config.evaluation.single_face_age_range),
+        show_progress=config.show_progress,
+        label=label,
+    )
+    return groups, table, detections, single
+
+
 def evaluate_foss_model(
     bundle: ModelBundle,
     detection_index: pd.DataFrame,
@@ -74,16 +100,8 @@ def evaluate_foss_model(
         show_progress=progress,
         label="FOSS",
     )
-    groups, table, detections = evaluate_group_photos(
-        predict, group_index, threshold, show_progress=progress, label="FOSS"
-    )
-    single = largest_face_mae(
-        predict,
-        single_face_test_records(annotations),
-        threshold,
-        tuple(config.evaluation.single_face_age_range),
-        show_progress=progress,
-        label="FOSS",
+    groups, table, detections, single = _group_and_single_face(
+        predict, group_index, annotations, threshold, config, "FOSS"
     )
     report = {
         "detection": detection,
@@ -154,16 +172,8 @@ def evaluate_foss_baselines(
         return report
     device = resolve_device(config.training.engine.device)
     with_ages = dlib_faces(b.dlib_upsample, b.dlib_min_score, appearance, device)
-    groups, table, _ = evaluate_group_photos(
-        with_ages, group_index, threshold, show_progress=progress, label="dlib+appearance"
-    )
-    single = largest_face_mae(
-        with_ages,
-        single_face_test_records(annotations),
-        threshold,
-        tuple(config.evaluation.single_face_age_range),
-        show_progress=progress,
-        label="dlib+appearance",
+    groups, table, _, single = _group_and_single_face(
+        with_ages, group_index, annotations, threshold, config, "dlib+appearance"
     )
     report["dlib_appearance"] = {
         "group_photos": groups,
