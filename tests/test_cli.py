@@ -133,14 +133,19 @@ def test_model_from_an_mlflow_run(bundle_path, photos, tmp_path):
     mlflow.set_experiment("predict-from-a-run")  # not an experiment id an earlier test left active
     bundle = ModelBundle.load(bundle_path)
     with mlflow.start_run() as run:
-        MlflowModelDataset().save(bundle)
+        MlflowModelDataset(registered_model_name="agelab-appearance").save(bundle)
     from_run = load_predictor(run.info.run_id, "cpu")
     from_file = load_predictor(str(bundle_path), "cpu")
+    # the catalog's model datasets also register each logged model by name (the Model Registry)
+    (version,) = mlflow.MlflowClient().search_model_versions("name='agelab-appearance'")
+    assert version.run_id == run.info.run_id and int(version.version) == 1
+    from_registry = load_predictor("models:/agelab-appearance/1", "cpu")
     image = skimage.data.astronaut()
     box = (179, 83, 267, 171)
     a, _ = from_run.predict(from_run.prepare(image, [box]))
     b, _ = from_file.predict(from_file.prepare(image, [box]))
-    assert a == pytest.approx(b, abs=1e-4)
+    c, _ = from_registry.predict(from_registry.prepare(image, [box]))
+    assert a == pytest.approx(b, abs=1e-4) and c == pytest.approx(b, abs=1e-4)
     assert from_run.crop == from_file.crop and from_run.image_size == 112
 
 

@@ -47,3 +47,24 @@ class TorchrunHook:
             if type(dataset).__name__.startswith("Mlflow"):
                 dataset._logging_activated = False
         logging.getLogger("agelab").info("torchrun rank %d: MLflow logging is left to rank 0", rank)
+
+
+class TrainingExperimentHook:
+    """Tags the MLflow experiment of every ``kedro run`` as one of training runs (MLflow 3's
+    ``mlflow.experimentKind``), so its UI opens the experiment on the runs table, not on the GenAI traces
+    view. Runs before the first node, when kedro-mlflow's run is active."""
+
+    def __init__(self) -> None:
+        self._tagged_run: str | None = None
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        import mlflow
+
+        from agelab.experiments.tracking import tag_training_experiment
+
+        run = mlflow.active_run()
+        if run is None or run.info.run_id == self._tagged_run:
+            return
+        tag_training_experiment()
+        self._tagged_run = run.info.run_id

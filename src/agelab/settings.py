@@ -28,9 +28,9 @@ logging.getLogger("py.warnings").addFilter(
 )
 
 # the compare pipeline's shape (seeds, sweeps, cross-dataset sets) is read from the run's configuration
-from agelab.hooks import ProjectConfigHook, TorchrunHook, torchrun_rank  # noqa: E402
+from agelab.hooks import ProjectConfigHook, TorchrunHook, TrainingExperimentHook, torchrun_rank  # noqa: E402
 
-HOOKS = (ProjectConfigHook(), TorchrunHook())
+HOOKS = (ProjectConfigHook(), TorchrunHook(), TrainingExperimentHook())
 
 # under torchrun only rank 0 tracks the run in MLflow (docs/scale_out.md)
 if torchrun_rank() > 0:

@@ -91,3 +91,38 @@ def test_defaults_the_parameters_file_leaves_out_are_logged_beside_what_it_names
     assert "appearance.training.epochs" not in logged and "appearance.model.backbone" not in logged
     assert set(logged) | {"appearance.training.epochs", "appearance.model.backbone"} == set(params)
     assert log_defaults("appearance", config, given) == logged  # outside a run: what it would log
+
+
+def test_the_experiment_opens_on_training_runs_and_the_run_names_its_training_data(tmp_path):
+    """MLflow 3's UI opens an untagged experiment on its GenAI view: agelab tags it as one of training runs;
+    each run's training faces are its dataset input (name, source folder, digest, rows)."""
+    import pandas as pd
+
+    from agelab.experiments.tracking import (
+        EXPERIMENT_KIND_TAG,
+        log_training_data,
+        tag_training_experiment,
+        training_data_name,
+    )
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert tag_training_experiment() is None  # outside a run: nothing to tag
+    images = tmp_path / "UTKFace"
+    faces = pd.DataFrame(
+        {"image_path": [str(images / "1_0_0_x.jpg"), str(images / "30_1_2_y.jpg")], "age": [1.0, 30.0]}
+    )
+    faces["split"] = "train"
+    name = training_data_name({"datasets": ["utkface"]}, "train")
+    with mlflow.start_run() as run:
+        experiment_id = tag_training_experiment()
+        log_training_data(faces, name)
+    experiment = mlflow.MlflowClient().get_experiment(experiment_id)
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == "custom_model_development"
+    (given,) = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+    assert given.dataset.name == "utkface train" and str(images) in given.dataset.source
+    assert '"num_rows": 2' in given.dataset.profile
+    assert {t.key: t.value for t in given.tags}["mlflow.data.context"] == "training"
+    with mlflow.start_run() as other:
+        log_training_data(faces.iloc[:1], name)
+    (one,) = mlflow.get_run(other.info.run_id).inputs.dataset_inputs
+    assert one.dataset.digest != given.dataset.digest  # other rows, another digest

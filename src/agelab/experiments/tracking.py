@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -70,6 +71,69 @@ def log_defaults(name: str, config: Any, given: Mapping[str, Any] | None) -> dic
         for start in range(0, len(items), 100):
             mlflow.log_params(dict(items[start : start + 100]))
     return defaults
+
+
+#: MLflow 3's experiment tag that chooses what its UI opens on; without it an experiment opens on the GenAI
+#: (traces) view. agelab's experiments hold training runs.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_EXPERIMENT = "custom_model_development"
+
+
+def tag_training_experiment() -> str | None:
+    """Tag the active run's experiment as one of training runs, so the MLflow UI opens it on the runs table
+    (metrics, parameters, datasets) instead of the GenAI view. Returns the experiment id, ``None`` outside a
+    run."""
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is None:
+        return None
+    experiment_id = run.info.experiment_id
+    client = mlflow.MlflowClient()
+    if client.get_experiment(experiment_id).tags.get(EXPERIMENT_KIND_TAG) != TRAINING_EXPERIMENT:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_EXPERIMENT)
+    return experiment_id
+
+
+def log_training_data(faces: Any, name: str, *, context: str = "training") -> None:
+    """Log the faces a model trains on as the run's MLflow dataset input — a name (e.g. ``utkface train``),
+    the folder the images come from (their common path), a digest of the rows and their count — so the runs
+    table's Dataset column says what each run trained on. ``faces``: face index rows (``image_path``,
+    ``sha256``, ``age``, ``split``, …); nothing is logged outside a run."""
+    import os
+
+    import mlflow
+
+    if mlflow.active_run() is None or faces.empty:
+        return
+    columns = [c for c in ("dataset", "image_path", "sha256", "face", "age", "split") if c in faces.columns]
+    table = faces[columns].reset_index(drop=True)
+    for column in table.columns:
+        if not _is_numeric(table[column]):
+            table[column] = table[column].astype(str)
+    paths = [os.path.abspath(str(p)) for p in faces["image_path"]] if "image_path" in faces else []
+    source = os.path.commonpath(paths) if paths else os.path.abspath(".")
+    if len(paths) == 1:
+        source = os.path.dirname(source)
+    with warnings.catch_warnings():
+        # MLflow 3.x's own notices, nothing a user can act on: a local path matches two registered
+        # LocalArtifactDatasetSource resolvers, and its digest calls pandas' `all` positionally
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+        warnings.filterwarnings("ignore", message=".*all arguments of all will be keyword-only")
+        dataset = mlflow.data.from_pandas(table, source=source, name=name)
+        mlflow.log_input(dataset, context=context)
+
+
+def _is_numeric(column: Any) -> bool:
+    """Whether a pandas column holds numbers (kept as they are in the logged table)."""
+    from pandas.api.types import is_numeric_dtype
+
+    return bool(is_numeric_dtype(column))
+
+
+def training_data_name(data_params: Mapping[str, Any], split: str) -> str:
+    """A run's dataset input name: the data pipeline's datasets and the split, e.g. ``utkface train``."""
+    return f"{'+'.join(data_params.get('datasets', [])) or 'faces'} {split}"
 
 
 class EpochLogger:

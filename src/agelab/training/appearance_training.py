@@ -18,7 +18,7 @@ from agelab.config import ConfigError, from_mapping
 from agelab.device import resolve_device
 from agelab.evaluation.age_predictions import age_log_probabilities, predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
-from agelab.experiments.tracking import EpochLogger, log_defaults
+from agelab.experiments.tracking import EpochLogger, log_defaults, log_training_data, training_data_name
 from agelab.faces.crop_transforms import AugmentConfig, build_transform
 from agelab.losses.age import age_distance_loss, expected_age
 from agelab.models.age_distribution import fit_temperature
@@ -92,6 +92,7 @@ def train_appearance_subnet(
     log_defaults("appearance", config, params)
     m, big_m = config.model.min_age, config.model.max_age
     train_faces, val_faces = split_faces(model_input, "train"), split_faces(model_input, "val")
+    log_training_data(train_faces, training_data_name(data_params, "train"))
     train_set = FaceCropDataset(train_faces, build_transform(config.image_size, True, config.augment))
     val_set = FaceCropDataset(val_faces, build_transform(config.image_size, False))
     model = appearance_subnet(

@@ -19,7 +19,7 @@ from agelab.config import ConfigError, from_mapping
 from agelab.device import resolve_device
 from agelab.evaluation.age_predictions import predict_test_ages, report_metrics
 from agelab.evaluation.metrics import mean_absolute_error
-from agelab.experiments.tracking import EpochLogger, log_defaults
+from agelab.experiments.tracking import EpochLogger, log_defaults, log_training_data, training_data_name
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.losses.age import expected_age
 from agelab.losses.multitask import MultiTaskObjective
@@ -159,6 +159,7 @@ def train_multitask_model(
         split_with_landmarks(model_input, "train"),
         split_with_landmarks(model_input, "val"),
     )
+    log_training_data(train_faces, training_data_name(data_params, "train"))
     sizes = {"crop_size": recon3d.crop_size, "image_size": recon3d.image_size}
     train_set = FaceReconstructionDataset(
         train_faces,

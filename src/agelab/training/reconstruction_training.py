@@ -25,7 +25,7 @@ from agelab.evaluation.reconstruction import (
     pose_report,
 )
 from agelab.evaluation.reconstruction_predictions import predict_codes, rendering_truth
-from agelab.experiments.tracking import EpochLogger, log_defaults
+from agelab.experiments.tracking import EpochLogger, log_defaults, log_training_data, training_data_name
 from agelab.faces.crop_transforms import AugmentConfig
 from agelab.faces.detection import LANDMARKS_48
 from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -117,6 +117,7 @@ def train_recon3d_subnet(
         split_with_landmarks(model_input, "train"),
         split_with_landmarks(model_input, "val"),
     )
+    log_training_data(train_faces, training_data_name(data_params, "train"))
     train_set = FaceReconstructionDataset(
         train_faces,
         crop_size=crop_size,
