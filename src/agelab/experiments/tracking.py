@@ -42,11 +42,16 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 def log_params(params: Mapping[str, Any]) -> None:
     """Log nested parameters to the active run in batches MLflow accepts (100 per call)."""
+    _log_flat(flatten(params))
+
+
+def _log_flat(params: Mapping[str, str]) -> None:
+    """Dotted string parameters to the active run, 100 per call; nothing outside a run."""
     import mlflow
 
     if mlflow.active_run() is None:
         return
-    items = list(flatten(params).items())
+    items = list(params.items())
     for start in range(0, len(items), 100):
         mlflow.log_params(dict(items[start : start + 100]))
 
@@ -57,7 +62,6 @@ def log_defaults(name: str, config: Any, given: Mapping[str, Any] | None) -> dic
     parameters files name only what differs from the defaults; with this a run's parameters in the MLflow
     UI are still the whole configuration it trained with. Returns what was (or, outside a run, would be)
     logged."""
-    import mlflow
 
     named = flatten(dict(given or {}), f"{name}.")
     resolved = flatten(dataclasses.asdict(config), f"{name}.")
@@ -66,10 +70,7 @@ def log_defaults(name: str, config: Any, given: Mapping[str, Any] | None) -> dic
         for key, value in resolved.items()
         if key not in named and not any(key.startswith(f"{n}.") for n in named)
     }
-    if mlflow.active_run() is not None:
-        items = list(defaults.items())
-        for start in range(0, len(items), 100):
-            mlflow.log_params(dict(items[start : start + 100]))
+    _log_flat(defaults)
     return defaults
 
 
@@ -103,13 +104,14 @@ def log_training_data(faces: Any, name: str, *, context: str = "training") -> No
     import os
 
     import mlflow
+    from pandas.api.types import is_numeric_dtype
 
     if mlflow.active_run() is None or faces.empty:
         return
     columns = [c for c in ("dataset", "image_path", "sha256", "face", "age", "split") if c in faces.columns]
     table = faces[columns].reset_index(drop=True)
     for column in table.columns:
-        if not _is_numeric(table[column]):
+        if not is_numeric_dtype(table[column]):
             table[column] = table[column].astype(str)
     paths = [os.path.abspath(str(p)) for p in faces["image_path"]] if "image_path" in faces else []
     source = os.path.commonpath(paths) if paths else os.path.abspath(".")
@@ -122,13 +124,6 @@ def log_training_data(faces: Any, name: str, *, context: str = "training") -> No
         warnings.filterwarnings("ignore", message=".*all arguments of all will be keyword-only")
         dataset = mlflow.data.from_pandas(table, source=source, name=name)
         mlflow.log_input(dataset, context=context)
-
-
-def _is_numeric(column: Any) -> bool:
-    """Whether a pandas column holds numbers (kept as they are in the logged table)."""
-    from pandas.api.types import is_numeric_dtype
-
-    return bool(is_numeric_dtype(column))
 
 
 def training_data_name(data_params: Mapping[str, Any], split: str) -> str:

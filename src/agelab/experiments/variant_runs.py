@@ -43,9 +43,12 @@ def parameters_with_defaults(model: str, model_params: Mapping[str, Any] | None)
     """``params:<model>`` with every default filled in: the parameters files name only what differs from
     the configuration dataclass, but a sweep point is recognised as the model's own run by the value the
     model really trains with (:func:`~agelab.experiments.grid.plan_runs`)."""
-    config_class = AppearanceConfig if model == "appearance" else MultiTaskConfig
-    config = from_mapping(config_class, model_params or {}, where=f"{model} parameters")
-    return dataclasses.asdict(config)
+    return dataclasses.asdict(_parsed(model, model_params or {}, where=f"{model} parameters"))
+
+
+def _parsed(model: str, params: Mapping[str, Any], *, where: str) -> AppearanceConfig | MultiTaskConfig:
+    """``params`` through the model's own configuration parser (unknown keys refused)."""
+    return from_mapping(AppearanceConfig if model == "appearance" else MultiTaskConfig, params, where=where)
 
 
 def checked_run_parameters(
@@ -55,11 +58,7 @@ def checked_run_parameters(
     the sweep value, the seed), checked by the model's own configuration parser so a misspelt key stops the
     comparison before any training."""
     params = run_parameters(model_params, config, variant)
-    where = f"{variant.model} parameters of compare run {variant.name}"
-    if variant.model == "appearance":
-        from_mapping(AppearanceConfig, params, where=where)
-    else:
-        from_mapping(MultiTaskConfig, params, where=where)
+    _parsed(variant.model, params, where=f"{variant.model} parameters of compare run {variant.name}")
     return params
 
 
