@@ -135,6 +135,7 @@ class _JpegFaces(torch.utils.data.Dataset):
 def utkface_epoch(device: torch.device, amp, folder: Path | None, dry_run: bool, workers: int) -> dict:
     from agelab.losses.age import age_distance_loss
     from agelab.models.alexnet import appearance_subnet
+    from agelab.training.optimizers import adam
 
     size, batch = (64, 8) if dry_run else (227, 128)
     files = sorted(folder.glob("*.jpg")) if folder and folder.is_dir() else []
@@ -154,7 +155,7 @@ def utkface_epoch(device: torch.device, amp, folder: Path | None, dry_run: bool,
     )
     torch.manual_seed(0)
     model = appearance_subnet(0, 80).train().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+    optimizer = adam(model.parameters(), lr=1e-5)
     scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 and device.type == "cuda" else None
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1) * 255

@@ -2,6 +2,12 @@
 (forward, loss, backward, optimizer step) on face-sized inputs, as the pipelines train them.
 
     .venv/bin/python benchmarks/multitask_throughput.py [--batch 32] [--steps 8] [--device cpu|cuda] [--amp]
+    .venv/bin/python benchmarks/multitask_throughput.py --old-path   # before the speed issue, to compare
+
+``--old-path`` trains as the project did before the speed issue: PyTorch's default (foreach) Adam and glibc's
+default allocator settings; without it, as the engine does now (fused Adam,
+:func:`agelab.training.allocator.retain_freed_memory`). The allocator setting is process-wide, so the two
+paths run as two processes, one after the other.
 
 Random images stand in for crops (speed does not depend on content); the 3D losses use the built-in
 procedural model (9,000 vertices).
@@ -22,8 +28,10 @@ from agelab.models.alexnet import appearance_subnet
 from agelab.models.multitask import BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.procedural import build_procedural_model
+from agelab.training.allocator import retain_freed_memory
 from agelab.training.engine import train_one_epoch
 from agelab.training.multitask_training import MultiTaskConfig, make_optimizer
+from agelab.training.optimizers import adam
 
 
 def _targets(batch: int, size: int) -> dict[str, torch.Tensor]:
@@ -53,12 +61,14 @@ class _RepeatedBatch(Dataset):
         return self.images[i], {k: v[i] for k, v in self.targets.items()}
 
 
-def measure(name: str, batch: int, size: int, steps: int, device: torch.device, amp: bool) -> float:
+def measure(
+    name: str, batch: int, size: int, steps: int, device: torch.device, amp: bool, old_path: bool = False
+) -> float:
     """Samples/s of the training engine's own epoch loop (:func:`train_one_epoch`) after a warm-up epoch."""
     torch.manual_seed(0)
     if name == "appearance":
         model = appearance_subnet(0, 80)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+        optimizer = adam(model.parameters(), lr=1e-4)
 
         def loss_fn(logits: torch.Tensor, targets: dict[str, torch.Tensor]) -> torch.Tensor:
             return age_distance_loss(logits.float(), targets["age"], 0, 0.2)
@@ -68,6 +78,10 @@ def measure(name: str, batch: int, size: int, steps: int, device: torch.device, 
         optimizer = make_optimizer(net, MultiTaskConfig(sharing=name))
         fit = FitObjective(build_procedural_model().model, Camera.for_image(size), FitWeights())
         loss_fn = MultiTaskObjective(fit, w=0.3, min_age=0, lambda_dist=0.2)
+    if old_path:
+        for group in optimizer.param_groups:
+            if "fused" in group:
+                group["fused"] = None  # PyTorch's default: the foreach implementation
     model.to(device)
     scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
     rate = 0.0
@@ -86,15 +100,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", action="store_true", help="float16 autocast + grad scaling (CUDA)")
+    parser.add_argument("--old-path", action="store_true", help="foreach Adam, glibc's default allocator")
     args = parser.parse_args()
+    if not args.old_path:
+        retain_freed_memory()
     device = torch.device(args.device)
     label = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine()
     print(
         f"{label}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
-        f"{args.size} px, amp {args.amp and device.type == 'cuda'}"
+        f"{args.size} px, amp {args.amp and device.type == 'cuda'}, "
+        + ("old path (foreach Adam, default allocator)" if args.old_path else "fused Adam, freed memory kept")
     )
     rates = {
-        name: measure(name, args.batch, args.size, args.steps, device, args.amp)
+        name: measure(name, args.batch, args.size, args.steps, device, args.amp, args.old_path)
         for name in ("appearance", "hps", "sps")
     }
     for name, rate in rates.items():

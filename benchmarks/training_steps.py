@@ -26,7 +26,13 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype)
 
 
-def _stepper(model, loss_of, optimizer, device: torch.device, amp: torch.dtype | None) -> Step:
+def _stepper(
+    model, loss_of, optimizer, device: torch.device, amp: torch.dtype | None, fused: bool = True
+) -> Step:
+    if not fused:  # the default (foreach) Adam the project used before agelab.training.optimizers.adam
+        for group in optimizer.param_groups:
+            if "fused" in group:
+                group["fused"] = None
     scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 and device.type == "cuda" else None
 
     def step() -> None:
@@ -45,24 +51,35 @@ def _stepper(model, loss_of, optimizer, device: torch.device, amp: torch.dtype |
 
 
 def appearance_step(
-    batch: int, size: int, device: torch.device, amp: torch.dtype | None = None, channels_last: bool = False
+    batch: int,
+    size: int,
+    device: torch.device,
+    amp: torch.dtype | None = None,
+    channels_last: bool = False,
+    fused: bool = True,
 ) -> Step:
     from agelab.losses.age import age_distance_loss
     from agelab.models.alexnet import appearance_subnet
+    from agelab.training.optimizers import adam
 
     model = appearance_subnet(0, 80).train().to(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+    optimizer = adam(model.parameters(), lr=1e-5)
     images = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=memory_format)
     ages = torch.randint(0, 81, (batch,), device=device).float()
     return _stepper(
-        model, lambda m: age_distance_loss(m(images).float(), ages, 0, 0.2), optimizer, device, amp
+        model, lambda m: age_distance_loss(m(images).float(), ages, 0, 0.2), optimizer, device, amp, fused
     )
 
 
 def multitask_step(
-    sharing: str, batch: int, size: int, device: torch.device, amp: torch.dtype | None = None
+    sharing: str,
+    batch: int,
+    size: int,
+    device: torch.device,
+    amp: torch.dtype | None = None,
+    fused: bool = True,
 ) -> Step:
     from agelab.losses.multitask import MultiTaskObjective
     from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -93,7 +110,7 @@ def multitask_step(
         logits, z = m(images)
         return objective((logits.float(), z.float()), targets)
 
-    return _stepper(model, loss_of, optimizer, device, amp)
+    return _stepper(model, loss_of, optimizer, device, amp, fused)
 
 
 def foss_model_settings(environment: str) -> dict:
@@ -116,14 +133,16 @@ def foss_step(
     amp: torch.dtype | None = None,
     environment: str = "base",
     k: int = 4,
+    fused: bool = True,
     **overrides,
 ) -> Step:
     from agelab.config import from_mapping
     from agelab.training.foss_training import FossModelConfig
+    from agelab.training.optimizers import adam
 
     settings = {**foss_model_settings(environment), **overrides}
     model = from_mapping(FossModelConfig, settings, where="foss.model").build().train().to(device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    optimizer = adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     images = torch.rand(batch, 3, size, size, device=device)
 
     def loss_of(m) -> torch.Tensor:
@@ -131,4 +150,4 @@ def foss_step(
         tensors = [*vars(output).values(), *vars(output.detector).values()]
         return sum(t.float().square().mean() for t in tensors if torch.is_tensor(t) and t.requires_grad)
 
-    return _stepper(model, loss_of, optimizer, device, amp)
+    return _stepper(model, loss_of, optimizer, device, amp, fused)

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from agelab.device import resolve_device
 from agelab.parallel import progress_bar
+from agelab.training.allocator import retain_freed_memory
 from agelab.training.checkpoints import (
     BEST,
     LAST,
@@ -40,6 +41,7 @@ from agelab.training.checkpoints import (
     save_checkpoint,
 )
 from agelab.training.distributed import DistributedContext, all_reduce_mean, init_distributed
+from agelab.training.optimizers import adam
 from agelab.training.samplers import AgeGroupAlternatingBatchSampler
 
 logger = logging.getLogger(__name__)
@@ -223,7 +225,9 @@ def build_training(
 ) -> TrainingSetup:
     """Device, ``torchrun`` process group, seeded initial state, optimiser, schedule, scaler, and the
     checkpoint sub-folder named by ``fingerprint`` and the training settings (so a run resumes only its
-    own checkpoints)."""
+    own checkpoints). On glibc, freed memory stays in the process for the next step
+    (:func:`agelab.training.allocator.retain_freed_memory`)."""
+    retain_freed_memory()
     device = resolve_device(config.device)
     context = init_distributed(device)
     if device.type == "cuda" and context.enabled:
@@ -416,4 +420,4 @@ def make_scheduler(
 
 
 def default_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    return adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)

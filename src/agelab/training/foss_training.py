@@ -39,6 +39,7 @@ from agelab.models.foss_decoding import estimate_faces, image_tensor
 from agelab.parallel import progress_bar
 from agelab.training.engine import FitResult, TrainConfig, fit, seed_everything
 from agelab.training.foss_data import GENDER_CODES, FaceRecord, FossImageSet, Source
+from agelab.training.optimizers import adam
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +381,7 @@ def _largest_face_age_of(wrapper: _TopK, images: torch.Tensor, threshold: float,
 
 def _trainable_adam(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    return adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
 __all__ = [

@@ -30,7 +30,7 @@ from agelab.morphable.camera import Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
 from agelab.training.engine import TrainConfig, fit
-from agelab.training.optimizers import CompositeOptimizer
+from agelab.training.optimizers import CompositeOptimizer, adam
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
     landmark_weights,
@@ -119,14 +119,14 @@ def make_optimizer(net: torch.nn.Module, config: MultiTaskConfig) -> CompositeOp
     age = {id(p) for p in net.age_parameters()}
     kappa = {id(p) for p in net.kappa_parameters()}
     rest = [p for p in net.parameters() if id(p) not in age and id(p) not in kappa]
-    adam = torch.optim.Adam(
+    network = adam(
         [
             {"params": rest, "weight_decay": 0.0},
             {"params": net.age_parameters(), "weight_decay": config.age_l2},
         ],
         lr=config.training.learning_rate,
     )
-    optimizers: list[torch.optim.Optimizer] = [adam]
+    optimizers: list[torch.optim.Optimizer] = [network]
     if kappa:
         adagrad = torch.optim.Adagrad(net.kappa_parameters(), lr=config.kappa_learning_rate)
         for group in adagrad.param_groups:  # the age/3D schedule's decay reaches κ only if configured
