@@ -200,7 +200,7 @@ def test_paper_environment_states_each_models_whole_schedule_and_input_size():
 
 
 #: flip, random crop, colour jitter, grayscale, scan degradation: the real photos' policy adds the last two
-REAL_PHOTO_POLICY = (True, True, 0.2, 0.15, 0.3)
+REAL_PHOTO_POLICY = (True, True, 0.2, 0.15, 0.5)
 
 
 @pytest.mark.parametrize(
@@ -247,3 +247,24 @@ def test_a_kedro_command_prints_no_warning_a_user_cannot_act_on():
     assert "- sps" in result.stdout
     console = result.stdout + result.stderr
     assert "Warning" not in console and "WARNING" not in console, console[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("env", "ages"), [("base", (0, 80)), ("paper", (0, 80)), ("utkface", (0, 117)), ("real", (0, 117))]
+)
+def test_the_age_range_is_set_once_for_the_data_and_every_age_network(env, ages):
+    """conf/<env>/globals.yml's ``ages``: the data keeps min_age <= age < max_age (Savov §4, "below 80"),
+    the appearance subnet, HPS and SPS predict over min_age..max_age."""
+    from agelab.config import from_mapping
+    from agelab.preprocessing.cleaning import CleaningConfig
+    from agelab.training.appearance_training import appearance_config
+    from agelab.training.multitask_training import multitask_config
+
+    params = loader(env)["parameters"]
+    cleaning = from_mapping(CleaningConfig, params["data"]["cleaning"], where="data.cleaning")
+    assert (cleaning.min_age, cleaning.max_age) == ages
+    appearance = appearance_config(params["appearance"]).model
+    assert (appearance.min_age, appearance.max_age) == ages
+    for name in ("hps", "sps"):
+        model = multitask_config(params[name]).model
+        assert (model.min_age, model.max_age) == ages
