@@ -1,8 +1,11 @@
 """CLAP2016, MegaAge-Asian, WIDER FACE and Images of Groups in their published annotation formats."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from agelab.readers import DatasetNotFoundError, MalformedAnnotationError, read_dataset
 
@@ -69,6 +72,64 @@ def test_wider_face_blocks(tmp_path):
     assert result.report.skipped[0].line == 10
     with pytest.raises(MalformedAnnotationError, match=r"bbx_gt\.txt:10"):
         read_dataset("wider_face", tmp_path, strict=True)
+
+
+# the layout of shared/datasets/wider_face_train_subset: the gt file at the root, images under images/
+WIDER_SUBSET = """13--Interview/13_Interview_Interview_On_Location_13_1.jpg
+2
+4 6 10 12 0 0 0 0 0 0
+20 5 8 9 2 0 1 1 0 0
+19--Couple/19_Couple_Couple_19_2.jpg
+1
+3 4 5 6 1 1 0 0 2 1
+19--Couple/19_Couple_Couple_19_3.jpg
+0
+0 0 0 0 0 0 0 0 0 0
+"""
+
+
+def _write_jpeg(path: Path, size: tuple[int, int]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (120, 80, 40)).save(path, "JPEG", quality=85)
+
+
+def test_wider_face_subset_layout(tmp_path):
+    images = tmp_path / "images"
+    names = [line for line in WIDER_SUBSET.splitlines() if line.endswith(".jpg")]
+    for name in names:
+        _write_jpeg(images / name, (40, 30))
+    (tmp_path / "wider_face_train_bbx_gt.txt").write_text(WIDER_SUBSET)
+    result = read_dataset("wider_face", tmp_path)
+    index = result.index
+    assert (result.report.files_seen, result.report.rows, result.report.skipped) == (1, 3, [])
+    boxes = index[["box_x0", "box_y0", "box_x1", "box_y1"]].to_numpy().tolist()
+    assert boxes == [[4, 6, 14, 18], [20, 5, 28, 14], [3, 4, 8, 10]]
+    assert index["face_in_image"].tolist() == [0, 1, 0]
+    assert [json.loads(a)["invalid"] for a in index["attributes"]] == [0, 1, 0]
+    assert index["split_hint"].tolist() == ["train"] * 3
+    expected = [str((images / names[0]).resolve())] * 2 + [str((images / names[1]).resolve())]
+    assert index["image_path"].tolist() == expected  # the 0-face image gives no row
+    assert all(Path(p).is_file() for p in index["image_path"])
+
+    (tmp_path / "wider_face_val_bbx_gt.txt").write_text(f"{names[2]}\n1\n1 2 3 4 0 0 0 0 0 0\n")
+    both = read_dataset("wider_face", tmp_path).index
+    assert both["split_hint"].tolist() == ["train"] * 3 + ["val"]
+    assert both["image_path"].iloc[3] == str((images / names[2]).resolve())
+
+    (tmp_path / "wider_face_split").mkdir()
+    (tmp_path / "wider_face_split" / "wider_face_val_bbx_gt.txt").write_text(WIDER_SUBSET)
+    with pytest.raises(MalformedAnnotationError, match="mixes the official and subset layouts"):
+        read_dataset("wider_face", tmp_path)
+
+
+def test_wider_face_without_annotations_names_both_layouts(tmp_path):
+    (tmp_path / "images").mkdir()
+    with pytest.raises(DatasetNotFoundError) as error:
+        read_dataset("wider_face", tmp_path)
+    assert str(error.value) == (
+        "dataset 'wider_face': no wider_face_split/wider_face_{train,val}_bbx_gt.txt or "
+        f"wider_face_{{train,val}}_bbx_gt.txt under '{tmp_path.resolve()}'"
+    )
 
 
 def test_images_of_groups_person_data(tmp_path):
