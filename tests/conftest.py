@@ -176,3 +176,19 @@ def _mlflow_state_does_not_leak_between_tests():
     mlflow.tracking.fluent._active_experiment_id = None
     os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
     mlflow.set_tracking_uri(None)
+
+
+#: the start of tests/browser's skip reason where no Chromium is found
+BROWSER_SKIP = "browser tests did not run"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say in plain words when the browser tests (tests/browser) were skipped for want of a browser."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and BROWSER_SKIP in str(report.longrepr[-1])
+    ]
+    if skipped:
+        reason = str(skipped[0].longrepr[-1]).removeprefix("Skipped: ")
+        terminalreporter.write_sep("=", f"{len(skipped)} {reason}", yellow=True, bold=True)

@@ -52,10 +52,13 @@ class TorchrunHook:
 class TrainingExperimentHook:
     """Tags the MLflow experiment of every ``kedro run`` as one of training runs (MLflow 3's
     ``mlflow.experimentKind``), so its UI opens the experiment on the runs table, not on the GenAI traces
-    view. Runs before the first node, when kedro-mlflow's run is active."""
+    view (runs before the first node, when kedro-mlflow's run is active); after the run, logs the link to
+    the run's page in the UI's "Model training" workflow and the command that serves it."""
 
     def __init__(self) -> None:
         self._tagged_run: str | None = None
+        self._experiment_id: str | None = None
+        self._tracking_uri = ""
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -66,5 +69,20 @@ class TrainingExperimentHook:
         run = mlflow.active_run()
         if run is None or run.info.run_id == self._tagged_run:
             return
-        tag_training_experiment()
+        self._experiment_id = tag_training_experiment()
         self._tagged_run = run.info.run_id
+        self._tracking_uri = mlflow.get_tracking_uri()
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        """Say where the run is in the MLflow UI, opened on training runs (not the GenAI view)."""
+        if self._tagged_run is None or self._experiment_id is None:
+            return
+        from agelab.experiments.tracking import run_page_link
+
+        logging.getLogger(__name__).info(
+            "MLflow run %s: `mlflow ui --backend-store-uri %s`, then %s",
+            self._tagged_run,
+            self._tracking_uri,
+            run_page_link(self._experiment_id, self._tagged_run),
+        )

@@ -126,3 +126,26 @@ def test_the_experiment_opens_on_training_runs_and_the_run_names_its_training_da
         log_training_data(faces.iloc[:1], name)
     (one,) = mlflow.get_run(other.info.run_id).inputs.dataset_inputs
     assert one.dataset.digest != given.dataset.digest  # other rows, another digest
+
+
+def test_the_run_link_opens_the_ui_on_the_model_training_workflow(tmp_path, caplog):
+    """MLflow 3.17's UI does not take the workflow from the experiment's tag (it keeps GenAI per browser);
+    the link agelab logs after a run names it (tests/browser checks what it shows)."""
+    import logging
+
+    from agelab.experiments.tracking import run_page_link
+    from agelab.hooks import TrainingExperimentHook
+
+    assert (
+        run_page_link("7", "abc")
+        == "http://127.0.0.1:5000/#/experiments/7/runs/abc?workflowType=machine_learning"
+    )
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    hook = TrainingExperimentHook()
+    with mlflow.start_run() as run:
+        hook.before_node_run()
+    with caplog.at_level(logging.INFO, logger="agelab.hooks"):
+        hook.after_pipeline_run()
+    link = run_page_link(run.info.experiment_id, run.info.run_id)
+    assert f"mlflow ui --backend-store-uri {uri}" in caplog.text and link in caplog.text

@@ -96,6 +96,17 @@ def tag_training_experiment() -> str | None:
     return experiment_id
 
 
+#: where ``mlflow ui`` serves by default
+MLFLOW_UI = "http://127.0.0.1:5000"
+
+
+def run_page_link(experiment_id: str, run_id: str, ui: str = MLFLOW_UI) -> str:
+    """The MLflow UI page of one run, opened in the UI's "Model training" workflow. MLflow 3.17's UI keeps
+    that choice per browser (``localStorage``, default GenAI) and does not take it from the experiment's
+    ``mlflow.experimentKind`` tag (mlflow/mlflow#24498); the ``workflowType`` query parameter sets it."""
+    return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+
+
 def log_training_data(faces: Any, name: str, *, context: str = "training") -> None:
     """Log the faces a model trains on as the run's MLflow dataset input — a name (e.g. ``utkface train``),
     the folder the images come from (their common path), a digest of the rows and their count — so the runs
