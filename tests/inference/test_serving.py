@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -122,6 +123,23 @@ def _refused(url: str, payload: dict) -> tuple[int, str]:
     return refused.value.code, refused.value.read().decode()
 
 
+def _group_rss_mb(group: int) -> float:
+    """Resident memory (MB) of every process of a process group (the server and the workers it forks)."""
+    total_kb = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != group:  # field 5 of /proc/<pid>/stat, the process group
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+        total_kb += next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+    return total_kb / 1024
+
+
 def _png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height)).save(buffer, format="PNG")
@@ -226,6 +244,23 @@ def test_mlflow_models_serve_answers_with_ages(logged_model, bundle, astronaut_j
             f"{base}/invocations", {"dataframe_split": {"columns": ["photo"], "data": [[encoded]]}}
         )
         assert status == 400 and "missing inputs ['image']" in body, body  # MLflow's schema check
+        # a 50 MB body, then 1,000 images in one request: an error row and a 400; the server's memory grows
+        # once by what parsing one such body takes and not again
+        start_mb = _group_rss_mb(server.pid)
+        big = b64(np.random.default_rng(0).bytes(37_500_000))  # 50 MB of base64
+        after_mb = []
+        for _ in range(3):
+            answer = _post(
+                f"{base}/invocations", {"dataframe_split": {"columns": ["image"], "data": [[big]]}}
+            )
+            assert "not a readable image" in answer["predictions"][0]["error"], answer
+            after_mb.append(_group_rss_mb(server.pid))
+        many = {"dataframe_split": {"columns": ["image"], "data": [[b64(_png(8, 8))]] * 1000}}
+        status, body = _refused(f"{base}/invocations", many)
+        assert status == 400 and "1000 images in one request: at most 3" in body, body
+        after_mb.append(_group_rss_mb(server.pid))
+        assert after_mb[0] - start_mb < 800, (start_mb, after_mb)
+        assert max(after_mb) - after_mb[0] < 150, (start_mb, after_mb)
         # concurrent requests run on the server's threads (a shared dlib detector crashed it: faces/detection)
         one = {"dataframe_split": {"columns": ["image"], "data": [[encoded]]}}
         with ThreadPoolExecutor(4) as pool:
