@@ -22,6 +22,27 @@ class ProjectConfigHook:
         _config_loader = context.config_loader
 
 
+class SharedTrackingStoreHook:
+    """Before kedro-mlflow opens the run's MLflow store (``tryfirst``: pluggy would call the plugin's hook
+    first), a new SQLite store is created under a lock file, so two ``kedro run``s started together on one
+    fresh ``mlflow.db`` do not both migrate its schema and both fail
+    (:mod:`agelab.experiments.tracking_store`)."""
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        from kedro.config import MissingConfigException
+
+        try:
+            server = (context.config_loader["mlflow"] or {}).get("server") or {}
+        except MissingConfigException:  # no mlflow.yml: kedro-mlflow's own defaults and messages apply
+            return
+        uri = server.get("mlflow_tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+        if uri:
+            from agelab.experiments.tracking_store import prepare_sqlite_store
+
+            prepare_sqlite_store(str(uri), context.project_path)
+
+
 def current_config_loader() -> Any:
     """The config loader of the current run, or ``None`` outside a Kedro run."""
     return _config_loader

@@ -14,6 +14,8 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
     # ${env:NAME, default} reads an environment variable (e.g. AGELAB_UTKFACE_DIR) in any config file
     "custom_resolvers": {"env": lambda name, default=None: os.environ.get(name, default)},
+    # kedro-mlflow's pattern, known before its hook adds it (SharedTrackingStoreHook reads it first)
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
 }
 
 # omegaconf 2.4 deprecates register_new_resolver(), which Kedro's OmegaConfigLoader and kedro-mlflow call
@@ -28,9 +30,15 @@ logging.getLogger("py.warnings").addFilter(
 )
 
 # the compare pipeline's shape (seeds, sweeps, cross-dataset sets) is read from the run's configuration
-from agelab.hooks import ProjectConfigHook, TorchrunHook, TrainingExperimentHook, torchrun_rank  # noqa: E402
+from agelab.hooks import (  # noqa: E402
+    ProjectConfigHook,
+    SharedTrackingStoreHook,
+    TorchrunHook,
+    TrainingExperimentHook,
+    torchrun_rank,
+)
 
-HOOKS = (ProjectConfigHook(), TorchrunHook(), TrainingExperimentHook())
+HOOKS = (ProjectConfigHook(), SharedTrackingStoreHook(), TorchrunHook(), TrainingExperimentHook())
 
 # under torchrun only rank 0 tracks the run in MLflow (docs/scale_out.md)
 if torchrun_rank() > 0:
