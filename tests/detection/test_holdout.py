@@ -113,3 +113,18 @@ def test_an_events_split_ignores_other_events_row_order_and_location(index):
 def test_bad_parameters_are_named(index, kwargs, message):
     with pytest.raises(ValueError, match=message):
         holdout_split(index, **kwargs)
+
+
+def test_only_a_set_without_a_val_file_is_split_and_test_photos_are_what_detection_is_scored_on():
+    from agelab.detection.holdout import HoldoutConfig, evaluation_split, split_if_unsplit
+
+    photos = [f"/wider/images/13--Interview/{i:02d}.jpg" for i in range(10)]
+    subset = pd.DataFrame({"image_path": photos, "split_hint": "train"})
+    split = split_if_unsplit(subset, HoldoutConfig())
+    assert split["split_hint"].value_counts().to_dict() == {"train": 7, "test": 2, "val": 1}
+    assert evaluation_split(split) == "test"
+    official = pd.DataFrame({"image_path": photos, "split_hint": ["train"] * 8 + ["val"] * 2})
+    assert split_if_unsplit(official, HoldoutConfig()) is official  # WIDER's own val file: kept
+    assert evaluation_split(official) == "val"
+    with pytest.raises(ValueError, match="test_fraction"):
+        HoldoutConfig(test_fraction=1.2)

@@ -12,6 +12,7 @@ another folder, and every face of a photo lands in its photo's split.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from numbers import Real
 from pathlib import PurePath
 
@@ -95,6 +96,35 @@ def holdout_split(
         )
     result.loc[train, "split_hint"] = paths.map(photo_split)
     return result
+
+
+@dataclass(frozen=True)
+class HoldoutConfig:
+    """``parameters_foss.yml: foss.holdout``: the split of a detection set that comes without a val file."""
+
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _validate(self.test_fraction, self.val_fraction, self.seed)
+
+
+def split_if_unsplit(index: pd.DataFrame, config: HoldoutConfig) -> pd.DataFrame:
+    """One detection set's index with its own val and test photos: :func:`holdout_split` when the set has
+    no ``val`` rows (a train file only, like the shared five-event WIDER subset), else unchanged (the
+    official WIDER train + val files, the rendered scenes)."""
+    if index.empty or (index["split_hint"] == "val").any():
+        return index
+    return holdout_split(
+        index, test_fraction=config.test_fraction, val_fraction=config.val_fraction, seed=config.seed
+    )
+
+
+def evaluation_split(index: pd.DataFrame) -> str:
+    """The split detection is scored on: ``test`` (held-out photos, never used to pick an epoch) where the
+    index has any, else ``val`` (the official WIDER protocol)."""
+    return "test" if (index["split_hint"] == "test").any() else "val"
 
 
 def photo_counts(index: pd.DataFrame) -> pd.DataFrame:

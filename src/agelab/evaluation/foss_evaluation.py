@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from agelab.detection.holdout import evaluation_split
 from agelab.device import resolve_device
 from agelab.evaluation.age_groups import GROUP_LABELS, age_group_index
 from agelab.evaluation.face_predictors import detector_faces, dlib_faces, foss_faces
@@ -85,7 +86,8 @@ def evaluate_foss_model(
     annotations: pd.DataFrame,
     config: FossConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
-    """Detector AP@0.5 and recall, overall and by face height (val split; WIDER FACE protocol, every one of
+    """Detector AP@0.5 and recall, overall and by face height (held-out test photos where the detection
+    index has them, else the val split; WIDER FACE protocol, every one of
     the detector's top ``evaluation.detection_k`` peaks scored), the IoG protocol on the group sets, the
     largest-face MAE on the single-face test split. Returns the group photos' detections, the per-group
     table, the report and its headline numbers as MLflow metrics."""
@@ -96,7 +98,7 @@ def evaluate_foss_model(
     progress = config.show_progress
     detection = detection_average_precision(
         detector_faces(model.detector, config.evaluation.detection_k, device, config.evaluation.nms_iou),
-        detection_truth_from_index(detection_split(detection_index, "val")),
+        detection_truth_from_index(detection_split(detection_index, evaluation_split(detection_index))),
         show_progress=progress,
         label="FOSS",
     )
@@ -105,6 +107,7 @@ def evaluate_foss_model(
     )
     report = {
         "detection": detection,
+        "detection_split": evaluation_split(detection_index),
         "group_photos": groups,
         "single_face_test": single,
         "model": bundle.info,
@@ -152,10 +155,11 @@ def evaluate_foss_baselines(
     report: dict[str, Any] = {
         "dlib_detection": detection_average_precision(
             dlib_only,
-            detection_truth_from_index(detection_split(detection_index, "val")),
+            detection_truth_from_index(detection_split(detection_index, evaluation_split(detection_index))),
             show_progress=progress,
             label="dlib",
-        )
+        ),
+        "detection_split": evaluation_split(detection_index),
     }
     train_ages = model_input.loc[model_input["split"] == "train", "age"].to_numpy()
     majority = int(np.bincount(age_group_index(train_ages), minlength=len(GROUP_LABELS)).argmax())

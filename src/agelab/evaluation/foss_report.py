@@ -52,7 +52,12 @@ def foss_report_markdown(
     lines = [
         "# FOSS: multi-person age estimation",
         "",
-        "## Detection (AP@0.5 on the detection sets' val split)",
+        "## Detection (AP@0.5 on the detection sets' "
+        + (
+            "held-out test photos, never used in training or to pick an epoch)"
+            if report.get("detection_split") == "test"
+            else "val split)"
+        ),
         "",
         "| detector | AP@0.5 | recall | faces | images |",
         "|---|---|---|---|---|",

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from agelab.config import from_mapping
+from agelab.detection.holdout import HoldoutConfig
 from agelab.synthetic.scenes import SceneSetConfig
 from agelab.training.engine import TrainConfig
 from agelab.training.foss_training import DataConfig, FossModelConfig, FossTrainingConfig
@@ -51,6 +52,8 @@ class FossConfig:
 
     detection_sets: tuple[str, ...] = (SYNTHETIC,)
     group_sets: tuple[str, ...] = (SYNTHETIC,)
+    # a detection set read without a val file gets its own val and test photos (agelab.detection.holdout)
+    holdout: HoldoutConfig = dataclasses.field(default_factory=HoldoutConfig)
     scenes: SceneSetConfig = dataclasses.field(default_factory=SceneSetConfig)
     workers: int | str = "auto"
     model: FossModelConfig = dataclasses.field(default_factory=FossModelConfig)

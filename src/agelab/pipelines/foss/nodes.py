@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from agelab.config import ConfigError
 from agelab.datasets.face_source_dataset import FaceSource
+from agelab.detection.holdout import split_if_unsplit
 from agelab.evaluation.foss_evaluation import (
     evaluate_foss_baselines,
     evaluate_foss_model,
@@ -43,7 +44,8 @@ def read_foss_sets(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The selected detection sets (WIDER FACE format) and group sets (Images of Groups format), each read by
     its real dataset's reader through its lazy catalog handle (as the data pipeline's ``build_face_index``
-    does); the read reports say what was skipped and why."""
+    does); the read reports say what was skipped and why. A detection set without a val file gets its own
+    val and test photos (``foss.holdout``)."""
     config = foss_config(params)
     frames: dict[str, list[pd.DataFrame]] = {"detection": [], "groups": []}
     reports = {}
@@ -59,7 +61,8 @@ def read_foss_sets(
                 known = sorted(k.split("_", 1)[1] for k in sources if k.startswith(prefix))
                 raise ConfigError(f"foss.{kind}_sets names {name!r}; known: {known}")
             result = sources[key].read(name=name, selected_by=f"foss.{kind}_sets")
-            frames[kind].append(result.index)
+            index = split_if_unsplit(result.index, config.holdout) if kind == "detection" else result.index
+            frames[kind].append(index)
             reports[f"{kind}:{name}"] = result.report.to_dict()
     detection = pd.concat(frames["detection"], ignore_index=True) if frames["detection"] else to_frame([])
     groups = pd.concat(frames["groups"], ignore_index=True) if frames["groups"] else to_frame([])
