@@ -32,3 +32,22 @@ def test_report_shows_the_detection_figures_by_face_size():
     assert "| FOSS CenterNet (DLA-34) | 0.950 | 1.000 | 5 | — | — | 0 | 0.250 | 0.500 | 7 |" in markdown
     assert "| dlib HOG (baseline) | 0.950 | 1.000 | 5 | — | — | 0 | 0.125 | 0.500 | 7 |" in markdown
     assert "all-point interpolated" in markdown
+
+
+def test_held_out_photos_and_every_extra_detector_are_reported():
+    groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
+    report = {
+        "detection": _detection(0.812, 0.25),
+        "detection_split": "test",
+        "group_photos": {**groups, "matched_faces": 4, "faces": 5},
+        "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
+    }
+    baselines = {
+        "dlib_detection": _detection(0.5, 0.125),
+        "detection_split": "test",
+        "detectors": {"dlib MMOD CNN, up-sampling 0": _detection(0.625, 0.0)},
+    }
+    markdown = foss_report_markdown(report, baselines, {}, pd.DataFrame(), {})
+    assert "held-out test photos, never used in training or to pick an epoch" in markdown
+    assert "| dlib MMOD CNN, up-sampling 0 | 0.625 | 0.900 | 12 | 3 |" in markdown
+    assert "| dlib MMOD CNN, up-sampling 0 | 0.950 | 1.000 | 5 | — | — | 0 | 0.000 | 0.500 | 7 |" in markdown

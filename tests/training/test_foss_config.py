@@ -1,5 +1,7 @@
 """``parameters_foss.yml: foss`` as frozen dataclasses, and the detection sets' split selection."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -26,3 +28,13 @@ def test_detection_split_keeps_one_split_and_names_the_missing_file():
     assert detection_split(index, "train")["image_path"].tolist() == ["a.jpg", "c.jpg"]
     with pytest.raises(ConfigError, match=r"wider_face_test_bbx_gt\.txt"):
         detection_split(index, "test")
+
+
+def test_extra_baseline_detectors_are_named_kind_and_up_sampling():
+    from agelab.training.foss_config import BaselineConfig, detector_label, detector_spec
+
+    assert detector_spec("mmod:0") == ("mmod", 0)
+    assert detector_label("hog:1") == "dlib HOG, up-sampling 1"
+    assert BaselineConfig(extra_detectors=("hog:0", "mmod:0")).extra_detectors == ("hog:0", "mmod:0")
+    with pytest.raises(ValueError, match=re.escape("'cnn:0' is not '<hog|mmod>:<up-sampling>'")):
+        BaselineConfig(extra_detectors=("cnn:0",))

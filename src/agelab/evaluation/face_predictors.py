@@ -71,14 +71,16 @@ def dlib_faces(
     min_score: float = -0.5,
     age_model: ModelBundle | None = None,
     device: torch.device | str = "cpu",
+    detector: str = "hog",
 ):
-    """The two-model baseline: dlib's HOG detector, then (if given) an age network on each face crop, run as
-    ``agelab predict`` runs it (:func:`agelab.inference.predictors.predictor_from_bundle`: the model's crop,
-    flip averaging and temperature), e.g. the appearance subnet. Without one, ages are NaN."""
+    """The two-model baseline: dlib's HOG detector (or its MMOD CNN, ``detector="mmod"``), then (if given) an
+    age network on each face crop, run as ``agelab predict`` runs it
+    (:func:`agelab.inference.predictors.predictor_from_bundle`: the model's crop, flip averaging and
+    temperature), e.g. the appearance subnet. Without one, ages are NaN."""
     predictor = None if age_model is None else predictor_from_bundle(age_model, torch.device(device))
 
     def predict(image: np.ndarray) -> Faces:
-        found = detect_faces(image, "hog", upsample, min_score)
+        found = detect_faces(image, detector, upsample, min_score)
         boxes = np.array([d.box for d in found], np.float64).reshape(-1, 4)
         scores = np.array([d.score for d in found], np.float64)
         ages = np.full(len(found), np.nan)

@@ -29,7 +29,7 @@ from agelab.evaluation.multi_person import (
 )
 from agelab.evaluation.plots import group_predictions_figure
 from agelab.models.bundle import ModelBundle
-from agelab.training.foss_config import FossConfig
+from agelab.training.foss_config import FossConfig, detector_label, detector_spec
 from agelab.training.foss_data import GENDER_CODES, FaceRecord
 from agelab.training.foss_training import detection_split
 
@@ -152,15 +152,21 @@ def evaluate_foss_baselines(
     progress = config.show_progress
     threshold = 0.0  # dlib's own decision threshold
     dlib_only = dlib_faces(b.dlib_upsample, b.dlib_min_score)
+    split = evaluation_split(detection_index)
+    truth = detection_truth_from_index(detection_split(detection_index, split))
     report: dict[str, Any] = {
-        "dlib_detection": detection_average_precision(
-            dlib_only,
-            detection_truth_from_index(detection_split(detection_index, evaluation_split(detection_index))),
-            show_progress=progress,
-            label="dlib",
-        ),
-        "detection_split": evaluation_split(detection_index),
+        "dlib_detection": detection_average_precision(dlib_only, truth, show_progress=progress, label="dlib"),
+        "detection_split": split,
+        "detectors": {},
     }
+    for spec in b.extra_detectors:
+        kind, upsample = detector_spec(spec)
+        report["detectors"][detector_label(spec)] = detection_average_precision(
+            dlib_faces(upsample, b.dlib_min_score, detector=kind),
+            truth,
+            show_progress=progress,
+            label=detector_label(spec),
+        )
     train_ages = model_input.loc[model_input["split"] == "train", "age"].to_numpy()
     majority = int(np.bincount(age_group_index(train_ages), minlength=len(GROUP_LABELS)).argmax())
     truth = age_group_index(group_index["age"].to_numpy())

@@ -65,6 +65,11 @@ def foss_report_markdown(
         f"{detection['faces']} | {detection['images']} |",
         f"| dlib HOG (baseline) | {_num(dlib.get('ap'), 3)} | {_num(dlib.get('recall'), 3)} | "
         f"{dlib.get('faces', '—')} | {dlib.get('images', '—')} |",
+        *[
+            f"| {name} | {_num(d.get('ap'), 3)} | {_num(d.get('recall'), 3)} | {d.get('faces', '—')} | "
+            f"{d.get('images', '—')} |"
+            for name, d in baselines.get("detectors", {}).items()
+        ],
         "",
         "WIDER FACE protocol: VOC matching (a detection is assigned its highest-IoU face; a face already "
         "taken makes it a false positive), faces flagged invalid are ignored, every detection is scored, "
@@ -78,6 +83,7 @@ def foss_report_markdown(
         "|---|---|---|---|---|---|---|---|---|---|",
         _by_size_row("FOSS CenterNet (DLA-34)", detection),
         _by_size_row("dlib HOG (baseline)", dlib),
+        *[_by_size_row(name, d) for name, d in baselines.get("detectors", {}).items()],
         "",
         "## Group photos (Images of Groups protocol, Table 1 layout)",
         "",

@@ -44,6 +44,27 @@ class BaselineConfig:
 
     dlib_upsample: int = 1  # small faces: dlib's HOG window is 80 px without up-sampling
     dlib_min_score: float = -0.5  # below dlib's own 0 threshold, for the precision-recall curve
+    # more detectors scored beside FOSS on the same photos, "<hog|mmod>:<up-sampling>" (e.g. hog:0, mmod:0)
+    extra_detectors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for spec in self.extra_detectors:
+            detector_spec(spec)
+
+
+def detector_spec(spec: str) -> tuple[str, int]:
+    """``"hog:1"`` → ("hog", 1); a clear error for anything else."""
+    kind, _, upsample = spec.partition(":")
+    if kind not in ("hog", "mmod") or not upsample.isdigit():
+        raise ValueError(
+            f"foss.baselines.extra_detectors: {spec!r} is not '<hog|mmod>:<up-sampling>' (e.g. 'hog:0')"
+        )
+    return kind, int(upsample)
+
+
+def detector_label(spec: str) -> str:
+    kind, upsample = detector_spec(spec)
+    return f"dlib {'HOG' if kind == 'hog' else 'MMOD CNN'}, up-sampling {upsample}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""dlib's face detectors on the held-out photos of the shared WIDER FACE subset: the bar the FOSS detector
+trained on that subset must clear (FOSS-on-real-photos issue: recall@0.5 on faces >= 16 px at least twice
+dlib HOG's with up-sampling 1; AP@0.5 on faces >= 32 px >= 0.8).
+
+    .venv/bin/python benchmarks/wider_detectors.py [--root ../shared/datasets/wider_face_train_subset] \\
+        [--detectors hog:0 hog:1 mmod:0] [--json out.json]
+
+The photos are the held-out test split of ``agelab.detection.holdout`` with the FOSS pipeline's defaults
+(20 % of each event's photos, seed 0), scored with the WIDER FACE protocol
+(``agelab.evaluation.detection``: VOC matching at IoU 0.5, invalid faces ignored, every detection scored down
+to dlib score -0.5 for the precision-recall curve). Prints AP and recall overall, by face height, and the
+recall of faces >= 16 px (large and medium together), with images/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from agelab.detection.holdout import HoldoutConfig, evaluation_split, split_if_unsplit
+from agelab.evaluation.face_predictors import dlib_faces
+from agelab.evaluation.multi_person import detection_average_precision, detection_truth_from_index
+from agelab.readers.wider_face import read_wider_face
+from agelab.training.foss_config import detector_label, detector_spec
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared/datasets/wider_face_train_subset"
+
+
+def recall_at_least_16px(result: dict) -> float:
+    """Recall of the faces >= 16 px high: the large and medium buckets' recalls weighted by their faces."""
+    sizes = [result["by_size"][name] for name in ("large", "medium")]
+    faces = sum(size["faces"] for size in sizes)
+    return sum(size["recall"] * size["faces"] for size in sizes if size["faces"]) / faces
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--detectors", nargs="+", default=["hog:0", "hog:1", "mmod:0"])
+    parser.add_argument("--min-score", type=float, default=-0.5)
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N held-out photos")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    index = split_if_unsplit(read_wider_face(args.root).index, HoldoutConfig())
+    split = evaluation_split(index)
+    truths = detection_truth_from_index(index[index["split_hint"] == split])[: args.limit]
+    faces = sum(len(t.boxes) for t in truths)
+    print(f"{args.root}: {len(truths)} held-out ({split}) photos, {faces} faces")
+    rows = []
+    for spec in args.detectors:
+        kind, upsample = detector_spec(spec)
+        start = time.perf_counter()
+        result = detection_average_precision(
+            dlib_faces(upsample, args.min_score, detector=kind), truths, show_progress=True, label=spec
+        )
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "detector": detector_label(spec),
+                "ap": result["ap"],
+                "recall": result["recall"],
+                "recall_16px_and_up": recall_at_least_16px(result),
+                "by_size": result["by_size"],
+                "images_per_s": result["images"] / seconds,
+            }
+        )
+    print(
+        "| detector | AP@0.5 | recall | recall ≥ 16 px | AP ≥ 32 px | recall ≥ 32 px | AP 16–32 px "
+        "| images/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        large, medium = r["by_size"]["large"], r["by_size"]["medium"]
+        print(
+            f"| {r['detector']} | {r['ap']:.3f} | {r['recall']:.3f} | {r['recall_16px_and_up']:.3f} | "
+            f"{large['ap']:.3f} | {large['recall']:.3f} | {medium['ap']:.3f} | {r['images_per_s']:.2f} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
