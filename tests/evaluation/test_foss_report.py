@@ -51,3 +51,27 @@ def test_held_out_photos_and_every_extra_detector_are_reported():
     assert "held-out test photos, never used in training or to pick an epoch" in markdown
     assert "| dlib MMOD CNN, up-sampling 0 | 0.625 | 0.900 | 12 | 3 |" in markdown
     assert "| dlib MMOD CNN, up-sampling 0 | 0.950 | 1.000 | 5 | — | — | 0 | 0.000 | 0.500 | 7 |" in markdown
+
+
+def test_tiled_scenes_are_reported_beside_the_same_faces_alone():
+    groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
+    tiled = {
+        "scenes": 2,
+        "faces": 18,
+        "found_tiled": 17,
+        "mae_tiled": 6.5,
+        "found_single": 18,
+        "mae_single": 5.25,
+        "paired_faces": 17,
+        "paired_mae_tiled": 6.5,
+        "paired_mae_single": 5.0,
+    }
+    report = {
+        "detection": _detection(0.812, 0.25),
+        "group_photos": {**groups, "matched_faces": 4, "faces": 5},
+        "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
+        "tiled_test_faces": {"3x3": tiled},
+    }
+    markdown = foss_report_markdown(report, {"dlib_detection": _detection(0.5, 0.1)}, {}, pd.DataFrame(), {})
+    assert "## Many faces at once" in markdown
+    assert "| FOSS, 3x3 | 2 | 18 | 17 | 6.50 | 18 | 5.25 | 17 | 6.50 | 5.00 |" in markdown

@@ -28,6 +28,7 @@ from agelab.evaluation.multi_person import (
     largest_face_mae,
 )
 from agelab.evaluation.plots import group_predictions_figure
+from agelab.evaluation.tiled_faces import tiled_face_mae
 from agelab.models.bundle import ModelBundle
 from agelab.training.foss_config import FossConfig, detector_label, detector_spec
 from agelab.training.foss_data import GENDER_CODES, FaceRecord
@@ -52,6 +53,43 @@ def single_face_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
         FaceRecord(str(r.image_path), (), (float(r.age),), (GENDER_CODES.get(r.gender, -1),))
         for r in part.itertuples()
     ]
+
+
+def tiled_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
+    """The single-face test images the detector boxed alone (§4.2's annotation), with that box, their age
+    and gender: the faces :func:`agelab.evaluation.tiled_faces.tiled_face_mae` lays out in scenes."""
+    part = annotations[(annotations["split"] == "test") & annotations["foss_use"].astype(bool)]
+    part = part.dropna(subset=["foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1"])
+    return [
+        FaceRecord(
+            str(r.image_path),
+            ((r.foss_box_x0, r.foss_box_y0, r.foss_box_x1, r.foss_box_y1),),
+            (float(r.age),),
+            (GENDER_CODES.get(r.gender, -1),),
+        )
+        for r in part.itertuples()
+    ]
+
+
+def tiled_scenes(
+    predict: Predictor, annotations: pd.DataFrame, threshold: float, config: FossConfig, label: str
+) -> dict[str, dict[str, float]]:
+    """``evaluation.tiled_grids``: the test faces in g × g scenes (scene size ``data.canvas``), MAE in the
+    scene beside the same faces alone; ``{}`` when no grid is configured."""
+    records = tiled_test_records(annotations) if config.evaluation.tiled_grids else []
+    return {
+        f"{grid}x{grid}": tiled_face_mae(
+            predict,
+            records,
+            grid,
+            config.data.canvas,
+            threshold,
+            seed=config.evaluation.tiled_seed,
+            show_progress=config.show_progress,
+            label=label,
+        )
+        for grid in config.evaluation.tiled_grids
+    }
 
 
 def _group_and_single_face(
@@ -110,6 +148,7 @@ def evaluate_foss_model(
         "detection_split": evaluation_split(detection_index),
         "group_photos": groups,
         "single_face_test": single,
+        "tiled_test_faces": tiled_scenes(predict, annotations, threshold, config, "FOSS"),
         "model": bundle.info,
     }
     metrics = {
@@ -118,6 +157,11 @@ def evaluate_foss_model(
         "group_one_off_accuracy": groups["one_off_accuracy"],
         "group_gender_accuracy": groups["gender_accuracy"],
         "single_face_mae": single["mae"],
+        **{
+            f"tiled_{name}_{key}": figures[key]
+            for name, figures in report["tiled_test_faces"].items()
+            for key in ("mae_tiled", "paired_mae_tiled", "paired_mae_single")
+        },
     }
     logger.info(
         "FOSS: AP@0.5 %.3f (large %.3f, medium %.3f, small %.3f); group photos: age group %.1f %%, "
@@ -189,6 +233,7 @@ def evaluate_foss_baselines(
         "group_photos": groups,
         "per_group": table.to_dict(),
         "single_face_test": single,
+        "tiled_test_faces": tiled_scenes(with_ages, annotations, threshold, config, "dlib+appearance"),
     }
     return report
 

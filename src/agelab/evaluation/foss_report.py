@@ -41,6 +41,32 @@ def _by_size_row(name: str, detection: dict) -> str:
     return f"| {name} | " + " | ".join(cells) + " |"
 
 
+def _tiled_section(foss: dict, two_model: dict) -> list[str]:
+    """Many known-age faces in one image (agelab.evaluation.tiled_faces): MAE in the scene and alone."""
+    if not foss:
+        return []
+    lines = [
+        "",
+        "## Many faces at once: test faces tiled into scenes",
+        "",
+        "Each scene holds g × g single-face test images; a face's age is the scene detection that overlaps "
+        "its box (IoU ≥ 0.5); the same faces are also scored alone (largest face). Paired: the faces found "
+        "both ways.",
+        "",
+        "| model | scenes | faces | found in scene | MAE in scene | found alone | MAE alone | paired faces "
+        "| paired MAE in scene | paired MAE alone |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model, results in (("FOSS", foss), ("dlib + appearance subnet", two_model)):
+        for name, r in results.items():
+            lines.append(
+                f"| {model}, {name} | {r['scenes']} | {r['faces']} | {r['found_tiled']} | "
+                f"{_num(r['mae_tiled'])} | {r['found_single']} | {_num(r['mae_single'])} | "
+                f"{r['paired_faces']} | {_num(r['paired_mae_tiled'])} | {_num(r['paired_mae_single'])} |"
+            )
+    return lines
+
+
 def foss_report_markdown(
     report: dict, baselines: dict, annotation: dict, per_group: pd.DataFrame, read_report: dict
 ) -> str:
@@ -125,6 +151,7 @@ def foss_report_markdown(
             + " | ".join(_num(s.get(k)) for k in range_keys)
             + f" | {s['no_face_detected']} / {s['images']} |"
         )
+    lines += _tiled_section(report.get("tiled_test_faces", {}), two_model.get("tiled_test_faces", {}))
     lines += [
         "",
         "## Data",

@@ -36,6 +36,10 @@ class EvaluationConfig:
     detection_k: int = 100  # heatmap peaks scored by detection AP (the detector alone; not capped at K)
     nms_iou: float | None = 0.5
     single_face_age_range: tuple[float, float] = (21.0, 60.0)  # UTKFace protocol of Table 5
+    # scenes of g x g single-face test images, each face scored in the scene and alone
+    # (agelab.evaluation.tiled_faces); e.g. [2, 3]. () skips them
+    tiled_grids: tuple[int, ...] = ()
+    tiled_seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,6 +35,7 @@ FOSS = {
     "annotation": {"score_threshold": 0.0, "k": 1},
     "training": {"train_k": 3, "engine": TRAIN},
     "baselines": {"dlib_upsample": 0},
+    "evaluation": {"tiled_grids": [2]},
     "show_progress": False,
 }
 
@@ -81,6 +82,9 @@ def test_data_then_foss_then_predict(tmp_path, foss_catalog):
     groups = report["group_photos"]
     assert groups["faces"] > 0 and 0.0 <= groups["age_group_accuracy"] <= 1.0
     assert report["single_face_test"]["images"] > 0
+    tiled = report["tiled_test_faces"]["2x2"]  # the test faces, four to a scene, and each alone
+    assert tiled["scenes"] >= 1 and tiled["faces"] == 4 * tiled["scenes"]
+    assert 0 <= tiled["paired_faces"] <= min(tiled["found_tiled"], tiled["found_single"])
     annotations = pd.read_parquet(tmp_path / "annotations.parquet")
     assert annotations.loc[annotations["split"] != "test", "n_detected"].le(1).all()
     baselines = json.loads((tmp_path / "baselines.json").read_text())
