@@ -19,13 +19,19 @@ def _detection(ap: float, small_ap: float) -> dict:
     }
 
 
-def test_report_shows_the_detection_figures_by_face_size():
+def _report(**extra) -> dict:
+    """A FOSS evaluation report (detection AP 0.812) with ``extra`` keys."""
     groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
-    report = {
+    return {
         "detection": _detection(0.812, 0.25),
         "group_photos": {**groups, "matched_faces": 4, "faces": 5},
         "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
+        **extra,
     }
+
+
+def test_report_shows_the_detection_figures_by_face_size():
+    report = _report()
     baselines = {"dlib_detection": _detection(0.5, 0.125)}
     markdown = foss_report_markdown(report, baselines, {}, pd.DataFrame(), {})
     assert "| FOSS CenterNet (DLA-34) | 0.812 | 0.900 | 12 | 3 |" in markdown
@@ -35,13 +41,7 @@ def test_report_shows_the_detection_figures_by_face_size():
 
 
 def test_held_out_photos_and_every_extra_detector_are_reported():
-    groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
-    report = {
-        "detection": _detection(0.812, 0.25),
-        "detection_split": "test",
-        "group_photos": {**groups, "matched_faces": 4, "faces": 5},
-        "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
-    }
+    report = _report(detection_split="test")
     baselines = {
         "dlib_detection": _detection(0.5, 0.125),
         "detection_split": "test",
@@ -54,7 +54,6 @@ def test_held_out_photos_and_every_extra_detector_are_reported():
 
 
 def test_tiled_scenes_are_reported_beside_the_same_faces_alone():
-    groups = {"age_group_accuracy": 0.5, "one_off_accuracy": 0.8, "gender_accuracy": 0.7}
     tiled = {
         "scenes": 2,
         "faces": 18,
@@ -66,12 +65,7 @@ def test_tiled_scenes_are_reported_beside_the_same_faces_alone():
         "paired_mae_tiled": 6.5,
         "paired_mae_single": 5.0,
     }
-    report = {
-        "detection": _detection(0.812, 0.25),
-        "group_photos": {**groups, "matched_faces": 4, "faces": 5},
-        "single_face_test": {"mae": 6.0, "no_face_detected": 0, "images": 3},
-        "tiled_test_faces": {"3x3": tiled},
-    }
+    report = _report(tiled_test_faces={"3x3": tiled})
     markdown = foss_report_markdown(report, {"dlib_detection": _detection(0.5, 0.1)}, {}, pd.DataFrame(), {})
     assert "## Many faces at once" in markdown
     assert "| FOSS, 3x3 | 2 | 18 | 17 | 6.50 | 18 | 5.25 | 17 | 6.50 | 5.00 |" in markdown

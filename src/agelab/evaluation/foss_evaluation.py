@@ -32,7 +32,7 @@ from agelab.evaluation.tiled_faces import tiled_face_mae
 from agelab.models.bundle import ModelBundle
 from agelab.training.foss_config import FossConfig, detector_label, detector_spec
 from agelab.training.foss_data import GENDER_CODES, FaceRecord
-from agelab.training.foss_training import detection_split
+from agelab.training.foss_training import annotated_records, detection_split
 
 logger = logging.getLogger(__name__)
 
@@ -55,28 +55,13 @@ def single_face_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
     ]
 
 
-def tiled_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
-    """The single-face test images the detector boxed alone (§4.2's annotation), with that box, their age
-    and gender: the faces :func:`agelab.evaluation.tiled_faces.tiled_face_mae` lays out in scenes."""
-    part = annotations[(annotations["split"] == "test") & annotations["foss_use"].astype(bool)]
-    part = part.dropna(subset=["foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1"])
-    return [
-        FaceRecord(
-            str(r.image_path),
-            ((r.foss_box_x0, r.foss_box_y0, r.foss_box_x1, r.foss_box_y1),),
-            (float(r.age),),
-            (GENDER_CODES.get(r.gender, -1),),
-        )
-        for r in part.itertuples()
-    ]
-
-
 def tiled_scenes(
     predict: Predictor, annotations: pd.DataFrame, threshold: float, config: FossConfig, label: str
 ) -> dict[str, dict[str, float]]:
-    """``evaluation.tiled_grids``: the test faces in g × g scenes (scene size ``data.canvas``), MAE in the
-    scene beside the same faces alone; ``{}`` when no grid is configured."""
-    records = tiled_test_records(annotations) if config.evaluation.tiled_grids else []
+    """``evaluation.tiled_grids``: the single-face test images the detector boxed alone (§4.2's annotation,
+    that box their face's) in g × g scenes (scene size ``data.canvas``), MAE in the scene beside the same
+    faces alone; ``{}`` when no grid is configured."""
+    records = annotated_records(annotations, "test") if config.evaluation.tiled_grids else []
     return {
         f"{grid}x{grid}": tiled_face_mae(
             predict,
