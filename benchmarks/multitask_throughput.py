@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/multitask_throughput.py [--batch 32] [--steps 8] [--device cpu|cuda] [--amp]
     .venv/bin/python benchmarks/multitask_throughput.py --old-path   # before the speed issue, to compare
 
-``--old-path`` trains as the project did before the speed issue: PyTorch's default (foreach) Adam and glibc's
-default allocator settings; without it, as the engine does now (fused Adam,
+``--old-path`` trains as the project did before the speed issue: PyTorch's default Adam (on the CPU, the
+single-tensor loop) and glibc's default allocator settings; without it, as the engine does now (fused Adam,
 :func:`agelab.training.allocator.retain_freed_memory`). The allocator setting is process-wide, so the two
 paths run as two processes, one after the other.
 
@@ -81,7 +81,7 @@ def measure(
     if old_path:
         for group in optimizer.param_groups:
             if "fused" in group:
-                group["fused"] = None  # PyTorch's default: the foreach implementation
+                group["fused"] = None  # PyTorch's default (the single-tensor loop on the CPU)
     model.to(device)
     scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
     rate = 0.0
@@ -100,7 +100,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", action="store_true", help="float16 autocast + grad scaling (CUDA)")
-    parser.add_argument("--old-path", action="store_true", help="foreach Adam, glibc's default allocator")
+    parser.add_argument(
+        "--old-path", action="store_true", help="PyTorch's default Adam, glibc's default allocator"
+    )
     args = parser.parse_args()
     if not args.old_path:
         retain_freed_memory()
@@ -109,7 +111,7 @@ def main() -> None:
     print(
         f"{label}, torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
         f"{args.size} px, amp {args.amp and device.type == 'cuda'}, "
-        + ("old path (foreach Adam, default allocator)" if args.old_path else "fused Adam, freed memory kept")
+        + ("old path (default Adam, default allocator)" if args.old_path else "fused Adam, freed memory kept")
     )
     rates = {
         name: measure(name, args.batch, args.size, args.steps, device, args.amp, args.old_path)

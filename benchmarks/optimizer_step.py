@@ -1,6 +1,6 @@
-"""Adam's update on PyTorch's fused kernel against the default (foreach) one the project used before: the
-optimizer step alone over each model's parameters, and the whole training step (forward, loss, backward,
-update) of the appearance subnet, HPS and SPS, old and new interleaved round by round in one process so both
+"""Adam's update on PyTorch's fused kernel against the default one the project used before (on the CPU, the
+single-tensor loop): the optimizer step alone over each model's parameters, and the whole training step
+(forward, loss, backward, update) of the appearance subnet, HPS and SPS, old and new interleaved round by round in one process so both
 see the same machine state. Prints a table (and ``--json``).
 
     .venv/bin/python benchmarks/optimizer_step.py --rounds 5
@@ -85,7 +85,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         rate = f"{row['samples_per_s']:.1f}" if "samples_per_s" in row else ""
-        print(f"| {row['what']} | {'fused' if row['fused'] else 'foreach'} | {row['s']:.3f} | {rate} |")
+        print(f"| {row['what']} | {'fused' if row['fused'] else 'default'} | {row['s']:.3f} | {rate} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

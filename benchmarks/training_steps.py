@@ -29,7 +29,7 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 def _stepper(
     model, loss_of, optimizer, device: torch.device, amp: torch.dtype | None, fused: bool = True
 ) -> Step:
-    if not fused:  # the default (foreach) Adam the project used before agelab.training.optimizers.adam
+    if not fused:  # PyTorch's default Adam (the single-tensor loop on the CPU), as before optimizers.adam
         for group in optimizer.param_groups:
             if "fused" in group:
                 group["fused"] = None

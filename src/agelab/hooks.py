@@ -31,16 +31,20 @@ class SharedTrackingStoreHook:
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         from kedro.config import MissingConfigException
+        from omegaconf.errors import OmegaConfBaseException
 
         try:
-            server = (context.config_loader["mlflow"] or {}).get("server") or {}
-        except MissingConfigException:  # no mlflow.yml: kedro-mlflow's own defaults and messages apply
-            return
-        uri = server.get("mlflow_tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+            mlflow_yml = context.config_loader["mlflow"] or {}
+        except (MissingConfigException, OmegaConfBaseException):  # kedro-mlflow's defaults and messages apply
+            mlflow_yml = {}
+        uri = (mlflow_yml.get("server") or {}).get("mlflow_tracking_uri") or os.environ.get(
+            "MLFLOW_TRACKING_URI"
+        )
+        experiment = ((mlflow_yml.get("tracking") or {}).get("experiment") or {}).get("name")
         if uri:
             from agelab.experiments.tracking_store import prepare_sqlite_store
 
-            prepare_sqlite_store(str(uri), context.project_path)
+            prepare_sqlite_store(str(uri), experiment)
 
 
 def current_config_loader() -> Any:
@@ -101,7 +105,12 @@ class TrainingExperimentHook:
             return
         from agelab.experiments.tracking import run_page_link
 
-        logging.getLogger(__name__).info(
+        log = logging.getLogger(__name__)
+        if self._tracking_uri.startswith(("http://", "https://")):  # a tracking server serves its own UI
+            link = run_page_link(self._experiment_id, self._tagged_run, ui=self._tracking_uri)
+            log.info("MLflow run %s: %s", self._tagged_run, link)
+            return
+        log.info(
             "MLflow run %s: `mlflow ui --backend-store-uri %s`, then %s",
             self._tagged_run,
             self._tracking_uri,

@@ -42,6 +42,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": executable}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations():
+    """Playwright's 5 s default for ``expect`` is tight for pages served on 2 loaded cores."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+
+
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}

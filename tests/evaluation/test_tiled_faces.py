@@ -8,19 +8,28 @@ from PIL import Image
 from scipy import ndimage
 
 from agelab.evaluation.multi_person import Faces
-from agelab.evaluation.tiled_faces import match_faces, tile_scene, tiled_face_mae
+from agelab.evaluation.tiled_faces import match_cells, scene_cells, tile_scene, tiled_face_mae
 from agelab.training.foss_data import FaceRecord
 
 
-def test_each_true_face_takes_the_best_scoring_free_detection_that_overlaps_it():
-    truth = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float)
-    boxes = np.array([[1, 0, 11, 10], [0, 0, 10, 10], [20, 0, 30, 10]], float)
-    scores = np.array([0.9, 0.8, 0.1])
-    # 0.9 takes face 0 (IoU 90/110); 0.8 overlaps only the taken face 0; 0.1 is under the threshold
-    assert match_faces(truth, boxes, scores, score_threshold=0.2).tolist() == [0, -1]
-    assert match_faces(truth, boxes, scores, score_threshold=0.05).tolist() == [0, 2]
-    # at IoU 0.9 the 0.9 detection overlaps nothing enough, so the 0.8 one (IoU 1) takes face 0
-    assert match_faces(truth, boxes, scores, score_threshold=0.2, iou=0.9).tolist() == [1, -1]
+def test_each_cell_takes_the_best_scoring_detection_centred_in_it():
+    cells = scene_cells(4, 80)
+    assert cells.tolist() == [[0, 0, 40, 40], [40, 0, 80, 40], [0, 40, 40, 80], [40, 40, 80, 80]]
+    boxes = np.array(
+        [
+            [5, 5, 35, 35],  # centre (20, 20): cell 0
+            [10, 0, 50, 30],  # centre (30, 15): cell 0 too, a better score
+            [38, 40, 78, 80],  # centre (58, 60): cell 3, a box reaching into cell 2
+            [45, 5, 75, 35],  # centre (60, 20): cell 1, under the threshold
+        ],
+        float,
+    )
+    scores = np.array([0.6, 0.9, 0.5, 0.1])
+    assert match_cells(cells, boxes, scores, score_threshold=0.2).tolist() == [1, -1, -1, 2]
+    assert match_cells(cells, boxes, scores, score_threshold=0.05).tolist() == [1, 3, -1, 2]
+    assert match_cells(cells, np.zeros((0, 4)), np.zeros(0), 0.2).tolist() == [-1, -1, -1, -1]
+    with pytest.raises(ValueError, match="square number"):
+        scene_cells(3, 80)
 
 
 def _write_face(folder, k: int, level: int) -> FaceRecord:
@@ -45,6 +54,17 @@ def _grey_squares(image: np.ndarray) -> Faces:
     return Faces(np.array(boxes, float).reshape(-1, 4), np.ones(n), np.array(ages), np.full(n, np.nan))
 
 
+def _aged_faces(folder, n: int) -> tuple[list[FaceRecord], np.ndarray]:
+    """``n`` written faces whose true ages are 1, 2, ... years below what their squares say (the test's
+    detector reads half the grey level): each face's error is known."""
+    offsets = np.arange(1, n + 1, dtype=float)
+    records = []
+    for k, offset in enumerate(offsets):
+        face = _write_face(folder, k, 80 + 16 * k)
+        records.append(FaceRecord(face.path, face.boxes, (face.ages[0] - offset,), face.genders))
+    return records, offsets
+
+
 def test_a_scene_keeps_each_face_where_its_cell_puts_it(tmp_path):
     faces = [_write_face(tmp_path, k, 100 + 10 * k).load() for k in range(4)]
     scene = tile_scene(faces, 80)
@@ -67,7 +87,32 @@ def test_tiled_and_single_maes_are_paired_on_the_same_faces(tmp_path):
     assert result["scenes"] == 1 and result["faces"] == 9  # the tenth face fills no scene
     used = np.random.default_rng(0).permutation(10)[:9]
     assert result["found_tiled"] == result["found_single"] == result["paired_faces"] == 9
-    assert result["mae_tiled"] == pytest.approx(offsets[used].mean())
-    assert result["paired_mae_single"] == pytest.approx(offsets[used].mean())
+    for key in ("mae_tiled", "mae_single", "paired_mae_tiled", "paired_mae_single"):
+        assert result[key] == pytest.approx(offsets[used].mean()), key
     blind = tiled_face_mae(_grey_squares, records, grid=2, size=120, score_threshold=2.0)
     assert blind["scenes"] == 2 and blind["found_tiled"] == 0 and np.isnan(blind["mae_tiled"])
+    with pytest.raises(ValueError, match="at least 1"):
+        tiled_face_mae(_grey_squares, records, grid=0, size=120, score_threshold=0.5)
+
+
+def test_faces_found_alone_but_lost_in_the_scene_leave_the_paired_maes(tmp_path):
+    """A detector blind to faces under 15 px: alone (20 px squares) it finds all, in 3 x 3 scenes of 60 px
+    (cells of 20 px, squares shrunk to 10 px) none; the paired MAEs use only faces found both ways."""
+    records = [_write_face(tmp_path, k, 80 + 16 * k) for k in range(9)]
+    offsets = np.arange(1, 10, dtype=float)
+    records = [
+        FaceRecord(r.path, r.boxes, (r.ages[0] - d,), r.genders)
+        for r, d in zip(records, offsets, strict=True)
+    ]
+
+    def large_squares_only(image: np.ndarray) -> Faces:
+        faces = _grey_squares(image)
+        large = (faces.boxes[:, 3] - faces.boxes[:, 1]) >= 15
+        return Faces(
+            faces.boxes[large], faces.scores[large], faces.ages[large], faces.male_probability[large]
+        )
+
+    result = tiled_face_mae(large_squares_only, records, grid=3, size=60, score_threshold=0.5)
+    assert result["found_single"] == 9 and result["mae_single"] == pytest.approx(offsets.mean())
+    assert result["found_tiled"] == 0 and result["paired_faces"] == 0
+    assert np.isnan(result["paired_mae_single"])  # not the unpaired 5.0

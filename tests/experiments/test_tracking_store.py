@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -14,14 +15,25 @@ from agelab.experiments.tracking_store import prepare_sqlite_store, sqlite_store
 from tests.conftest import copy_project
 
 
-def test_the_store_file_of_a_tracking_uri():
-    project = Path("/work/project")
-    assert sqlite_store_path("sqlite:///mlflow.db", project) == project / "mlflow.db"
-    assert sqlite_store_path("sqlite:////srv/team/mlflow.db", project) == Path("/srv/team/mlflow.db")
-    assert sqlite_store_path("sqlite:///runs/m.db?timeout=30", project) == project / "runs/m.db"
-    assert sqlite_store_path("sqlite:///:memory:", project) is None
-    assert sqlite_store_path("http://127.0.0.1:5000", project) is None
-    assert prepare_sqlite_store("http://127.0.0.1:5000", project) is None
+def test_the_store_file_of_a_tracking_uri(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative store is where MLflow opens it: in the working folder
+    assert sqlite_store_path("sqlite:///mlflow.db") == tmp_path / "mlflow.db"
+    assert sqlite_store_path("sqlite:////srv/team/mlflow.db") == Path("/srv/team/mlflow.db")
+    assert sqlite_store_path("sqlite:///runs/m.db?timeout=30") == tmp_path / "runs/m.db"
+    assert sqlite_store_path("sqlite:///:memory:") is None
+    assert sqlite_store_path("http://127.0.0.1:5000") is None
+    assert prepare_sqlite_store("http://127.0.0.1:5000") is None
+
+
+def test_another_users_read_only_lock_file_does_not_stop_a_run(tmp_path):
+    store = tmp_path / "mlflow.db"
+    assert prepare_sqlite_store(f"sqlite:///{store}", "team") == store
+    lock = tmp_path / "mlflow.db.lock"
+    assert lock.stat().st_mode & 0o777 == 0o666  # writable by the other users of a shared store
+    lock.chmod(0o444)  # as if another user's umask had made it read-only to us
+    assert prepare_sqlite_store(f"sqlite:///{store}", "team") == store
+    mlflow.set_tracking_uri(f"sqlite:///{store}")
+    assert mlflow.get_experiment_by_name("team") is not None
 
 
 LOG_ONE_RUN = """
@@ -29,10 +41,13 @@ import sys, mlflow
 from pathlib import Path
 from agelab.experiments.tracking_store import prepare_sqlite_store
 store = Path(sys.argv[1])
-prepare_sqlite_store(f"sqlite:///{store}", store.parent)
+while not store.with_name("go").exists():  # start together
+    pass
+prepare_sqlite_store(f"sqlite:///{store}", "team")
+client = mlflow.MlflowClient(f"sqlite:///{store}")
+experiment = client.get_experiment_by_name("team").experiment_id  # kedro-mlflow's look-up, no create
 mlflow.set_tracking_uri(f"sqlite:///{store}")
-mlflow.set_experiment("team")
-with mlflow.start_run(run_name=sys.argv[2]):
+with mlflow.start_run(run_name=sys.argv[2], experiment_id=experiment):
     mlflow.log_metric("mae", 5.0)
 """
 
@@ -50,6 +65,8 @@ def test_processes_starting_together_on_a_new_store_all_record_their_runs(tmp_pa
         )
         for i in range(3)
     ]
+    time.sleep(2)  # all three have imported MLflow and wait
+    (tmp_path / "go").touch()
     outputs = [p.communicate(timeout=180)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], "\n".join(o[-2000:] for o in outputs)
     mlflow.set_tracking_uri(f"sqlite:///{store}")
@@ -59,6 +76,7 @@ def test_processes_starting_together_on_a_new_store_all_record_their_runs(tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_two_kedro_runs_started_together_on_one_new_store_both_finish(tmp_path):
     """Two project checkouts (two users of a team box) share one MLflow store; before the lock both runs
     stopped at start-up on a fresh store (concurrent schema migrations)."""

@@ -45,3 +45,28 @@ def test_fused_adam_follows_the_default_adam_over_parameter_groups():
     for a, b in zip(reference.parameters(), fused.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert not torch.equal(reference[0].weight, torch.nn.Linear(6, 5).weight)
+
+
+def _one_step(optimizer, p):
+    p.grad = torch.tensor([0.5, -0.25])
+    optimizer.step()
+
+
+def test_a_checkpoint_of_the_unfused_optimizer_resumes_fused_and_continues_alike():
+    """Checkpoints written before the fused kernel (``fused: None``) resume on it, and the next update equals
+    the reference optimizer's continuing from the same state."""
+    from agelab.training.optimizers import CompositeOptimizer
+
+    old = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    unfused = torch.optim.Adam([old], lr=0.1, weight_decay=0.01)
+    _one_step(unfused, old)
+    saved = unfused.state_dict()
+    _one_step(unfused, old)  # the reference: the unfused optimizer carries on
+
+    new = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    resumed = CompositeOptimizer([adam([new], lr=0.1, weight_decay=0.01)])
+    _one_step(resumed, new)  # same first step, then the checkpoint replaces the state
+    resumed.load_state_dict({"optimizers": [saved]})
+    assert resumed.param_groups[0]["fused"] is True
+    _one_step(resumed, new)
+    torch.testing.assert_close(new, old)

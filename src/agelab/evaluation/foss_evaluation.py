@@ -32,7 +32,7 @@ from agelab.evaluation.tiled_faces import tiled_face_mae
 from agelab.models.bundle import ModelBundle
 from agelab.training.foss_config import FossConfig, detector_label, detector_spec
 from agelab.training.foss_data import GENDER_CODES, FaceRecord
-from agelab.training.foss_training import annotated_records, detection_split
+from agelab.training.foss_training import detection_split
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,10 @@ def single_face_test_records(annotations: pd.DataFrame) -> list[FaceRecord]:
 def tiled_scenes(
     predict: Predictor, annotations: pd.DataFrame, threshold: float, config: FossConfig, label: str
 ) -> dict[str, dict[str, float]]:
-    """``evaluation.tiled_grids``: the single-face test images the detector boxed alone (§4.2's annotation,
-    that box their face's) in g × g scenes (scene size ``data.canvas``), MAE in the scene beside the same
-    faces alone; ``{}`` when no grid is configured."""
-    records = annotated_records(annotations, "test") if config.evaluation.tiled_grids else []
+    """``evaluation.tiled_grids``: every single-face test image (whatever a detector finds in it alone) in
+    g × g scenes (scene size ``data.canvas``), MAE in the scene beside the same faces alone; ``{}`` when no
+    grid is configured."""
+    records = single_face_test_records(annotations) if config.evaluation.tiled_grids else []
     return {
         f"{grid}x{grid}": tiled_face_mae(
             predict,

@@ -41,6 +41,10 @@ class EvaluationConfig:
     tiled_grids: tuple[int, ...] = ()
     tiled_seed: int = 0
 
+    def __post_init__(self) -> None:
+        if any(grid < 1 for grid in self.tiled_grids):
+            raise ValueError(f"foss.evaluation.tiled_grids must be 1 or more, got {list(self.tiled_grids)}")
+
 
 @dataclasses.dataclass(frozen=True)
 class BaselineConfig:

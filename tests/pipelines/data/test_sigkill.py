@@ -24,25 +24,29 @@ PARAMS = (
 )
 
 
-def _kedro_data(project, env, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", PARAMS],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        **kwargs,
-    )
+def _kedro_data(project, env, log) -> subprocess.Popen:
+    """``kedro run --pipelines=data`` in its own process group, its console to the file ``log`` (a pipe
+    nobody reads while the test polls could fill and stall it)."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", PARAMS],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
-def _finish(run: subprocess.Popen) -> None:
-    output = run.communicate(timeout=600)[0]
+def _finish(run: subprocess.Popen, log) -> str:
+    run.wait(timeout=600)
+    output = log.read_text()
     assert run.returncode == 0, output[-4000:]
+    return output
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp_path):
     project = copy_project(tmp_path)
     env = {
@@ -54,7 +58,7 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     model_input = project / "data/05_model_input/model_input_faces.parquet"
     parts = project / "data/02_intermediate/face_cache/parts"
 
-    _finish(_kedro_data(project, env))
+    _finish(_kedro_data(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
     reference = pd.read_parquet(model_input)
     reference_analysis = pd.read_parquet(project / "data/02_intermediate/face_analysis.parquet")
     total_parts = len(list(parts.glob("*.parquet")))  # the rendered set's images (duplicates too) / CHUNK
@@ -64,10 +68,10 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
         if derived.name != "01_raw":
             shutil.rmtree(derived)
 
-    run = _kedro_data(project, env)
+    run = _kedro_data(project, env, tmp_path / "killed.log")
     deadline = time.monotonic() + 600
     while len(list(parts.glob("*.parquet"))) < 3:  # the analysis has begun writing its parts
-        assert run.poll() is None, run.communicate()[0][-3000:]
+        assert run.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
         assert time.monotonic() < deadline
         time.sleep(0.02)
     os.killpg(run.pid, signal.SIGKILL)
@@ -78,9 +82,7 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     for part in parts.glob("*.parquet"):
         pd.read_parquet(part)  # every part that exists is whole
 
-    rerun = _kedro_data(project, env)
-    output = rerun.communicate(timeout=600)[0]
-    assert rerun.returncode == 0, output[-4000:]
+    output = _finish(_kedro_data(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
     cached = re.search(r"face analysis: (\d+) of (\d+) images cached", output)
     assert cached and int(cached[1]) == written * CHUNK, output[-3000:]  # resumed, not redone
     pd.testing.assert_frame_equal(pd.read_parquet(model_input), reference)
