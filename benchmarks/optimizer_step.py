@@ -1,7 +1,7 @@
 """Adam's update on PyTorch's fused kernel against the default one the project used before (on the CPU, the
 single-tensor loop): the optimizer step alone over each model's parameters, and the whole training step
-(forward, loss, backward, update) of the appearance subnet, HPS and SPS, old and new interleaved round by round in one process so both
-see the same machine state. Prints a table (and ``--json``).
+(forward, loss, backward, update) of the appearance subnet, HPS and SPS, old and new interleaved round by
+round in one process so both see the same machine state. Prints a table (and ``--json``).
 
     .venv/bin/python benchmarks/optimizer_step.py --rounds 5
 """
