@@ -83,11 +83,11 @@ def serve():
 
 @contextmanager
 def _serving(
-    command: list[str], ready_url: str, *, cwd: Path, log: Path, timeout: float = 120
+    command: list[str], ready_url: str, *, cwd: Path, log: Path, timeout: float = 120, env: dict | None = None
 ) -> Iterator[None]:
     """Run a web server (its own process group, so a child server process it starts goes too) until
     ``ready_url`` answers 200; stop the whole group afterwards."""
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1", **(env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

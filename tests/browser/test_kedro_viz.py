@@ -19,7 +19,10 @@ def viz_url(serve, free_port, tmp_path_factory) -> str:
     kedro = str(Path(sys.executable).parent / "kedro")
     command = [kedro, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with serve(command, f"{url}/api/main", cwd=PROJECT_ROOT, log=tmp_path_factory.mktemp("viz") / "viz.log"):
+    folder = tmp_path_factory.mktemp("viz")
+    # the project's hooks open the MLflow store when kedro-viz makes the context: a store of the test's own
+    tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
+    with serve(command, f"{url}/api/main", cwd=PROJECT_ROOT, log=folder / "viz.log", env=tracking):
         yield url
 
 
