@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from agelab.losses.age import age_classes, age_distance_loss, age_moments, expected_age
+from agelab.losses.age import age_classes, age_distance_loss, age_moments, expected_age, label_distribution
 
 
 def test_expectation_eq10():
@@ -104,3 +104,34 @@ def test_age_moments_mean_is_eq10_and_the_spread_is_about_it():
     # second row: E[a] = 21.2, E[a²] = 0.1·400 + 0.6·441 + 0.3·484 = 449.8, variance 449.8 − 449.44 = 0.36
     torch.testing.assert_close(spread, torch.tensor([1.0, 0.6]))
     assert age_moments(logits)[0].tolist() == pytest.approx([1.0, 1.2])  # min_age defaults to 0 (FOSS)
+
+
+def test_label_distribution_is_dldls_normalised_gaussian_over_the_classes():
+    # ages 20..22 (m = 20), y = 21.0, sigma = 1: weights e^-0.5, 1, e^-0.5, normalised
+    target = label_distribution(torch.tensor([21.0]), 3, 20, 1.0)[0]
+    edge = math.exp(-0.5) / (1 + 2 * math.exp(-0.5))
+    assert target.tolist() == pytest.approx([edge, 1 / (1 + 2 * math.exp(-0.5)), edge], abs=1e-7)
+    # sigma 2 spreads wider: y = 20 gives 1, e^-1/8, e^-4/8 before normalising
+    wide = label_distribution(torch.tensor([20.0]), 3, 20, 2.0)[0]
+    raw = [1.0, math.exp(-1 / 8), math.exp(-0.5)]
+    assert wide.tolist() == pytest.approx([w / sum(raw) for w in raw], abs=1e-7)
+    # an age beyond M is centred on the end class, like the one-hot target
+    assert label_distribution(torch.tensor([95.0]), 3, 20, 1.0)[0].argmax().item() == 2
+    with pytest.raises(ValueError, match="label_sigma"):
+        label_distribution(torch.tensor([21.0]), 3, 20, 0.0)
+
+
+def test_loss_with_label_sigma_is_soft_cross_entropy_plus_the_distance_term():
+    logits = torch.tensor([[0.0, 1.0, 2.0]])
+    ages = torch.tensor([21.4])
+    log_probs = logits.log_softmax(-1)[0]
+    raw = [math.exp(-((20 + i - 21.4) ** 2) / (2 * 1.5**2)) for i in range(3)]
+    target = [w / sum(raw) for w in raw]
+    ce = -sum(t * log_probs[i].item() for i, t in enumerate(target))
+    distance = sum(log_probs[i].exp().item() * abs(20 + i - 21.4) for i in range(3))
+    loss = age_distance_loss(logits, ages, 20, 0.3, label_sigma=1.5)
+    assert loss.item() == pytest.approx(ce + 0.3 * distance, abs=1e-6)
+    # sigma 0 is the paper's one-hot loss
+    assert age_distance_loss(logits, ages, 20, 0.3, label_sigma=0.0).item() == pytest.approx(
+        -log_probs[1].item() + 0.3 * distance, abs=1e-6
+    )

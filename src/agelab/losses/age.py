@@ -6,6 +6,11 @@ Eq. 11, loss:         L_dist = λ_dist Σ_i a_i · |(i + m) − y|  −  Σ_i �
 ỹ is the one-hot encoding of the age rounded to the nearest class (labels outside m..M go to the end
 classes); the distance term uses the real-valued age, so apparent ages such as 27.5 are penalised
 exactly.
+
+Option (not in the paper): with ``label_sigma`` σ > 0, ỹ is instead the label distribution of Gao et al.
+(DLDL, 2017), a Gaussian over the classes centred on the real-valued age,
+ỹ_i ∝ exp(−((i + m) − y)² / 2σ²), normalised to sum 1 over m..M; neighbouring ages then share the
+target mass, as the faces of adjacent ages share their looks. σ = 0 is the paper's one-hot.
 """
 
 from __future__ import annotations
@@ -35,14 +40,28 @@ def age_moments(logits: torch.Tensor, min_age: int = 0) -> tuple[torch.Tensor, t
     return mean, variance.clamp(min=0).sqrt()
 
 
+def label_distribution(ages: torch.Tensor, n_classes: int, min_age: int, sigma: float) -> torch.Tensor:
+    """DLDL's target: per age y, the Gaussian exp(−(c − y)² / 2σ²) over the classes c = m..M, normalised to
+    sum 1 (ages outside m..M are first clamped to the end classes, as the one-hot target does)."""
+    if sigma <= 0:
+        raise ValueError(f"label_sigma must be positive, got {sigma}")
+    classes = age_classes(n_classes, min_age, ages)
+    centre = ages.float().clamp(min_age, min_age + n_classes - 1)
+    weights = torch.exp(-((classes[None] - centre[:, None]) ** 2) / (2 * sigma**2))
+    return weights / weights.sum(-1, keepdim=True)
+
+
 def age_distance_loss(
-    logits: torch.Tensor, ages: torch.Tensor, min_age: int, lambda_dist: float = 0.2
+    logits: torch.Tensor, ages: torch.Tensor, min_age: int, lambda_dist: float = 0.2, label_sigma: float = 0.0
 ) -> torch.Tensor:
-    """Eq. 11, averaged over the batch."""
+    """Eq. 11, averaged over the batch; ``label_sigma`` > 0 replaces the one-hot ỹ by DLDL's Gaussian."""
     logits = logits.float()
     n_classes = logits.shape[-1]
     ages = ages.float()
-    target = (ages.round() - min_age).long().clamp(0, n_classes - 1)
+    if label_sigma > 0:
+        target = label_distribution(ages, n_classes, min_age, label_sigma)
+    else:
+        target = (ages.round() - min_age).long().clamp(0, n_classes - 1)
     cross_entropy = F.cross_entropy(logits, target)
     probs = logits.softmax(-1)
     distance = (age_classes(n_classes, min_age, probs)[None] - ages[:, None]).abs()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class AppearanceConfig:
 
     model: AppearanceModelConfig = dataclasses.field(default_factory=AppearanceModelConfig)
     lambda_dist: float = 0.2
+    label_sigma: float = 0.0  # > 0: DLDL's Gaussian label distribution instead of Eq. 11's one-hot ỹ
     image_size: int = 112
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
     training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
@@ -108,7 +110,7 @@ def train_appearance_subnet(
     live = EpochLogger("appearance", "val_mae")
     result = fit(
         model,
-        partial(_loss, min_age=m, lambda_dist=config.lambda_dist),
+        appearance_loss(config),
         partial(_predict, min_age=m),
         mean_absolute_error,
         train_set,
@@ -145,8 +147,15 @@ def train_appearance_subnet(
     return bundle, result.history
 
 
-def _loss(logits: torch.Tensor, ages: torch.Tensor, *, min_age: int, lambda_dist: float) -> torch.Tensor:
-    return age_distance_loss(logits, ages, min_age, lambda_dist)
+def appearance_loss(config: AppearanceConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The training loss ``loss(logits, ages)`` of ``config``: Eq. 11 over its ages, its λ_dist, and its
+    label distribution (``label_sigma``; 0 = the paper's one-hot)."""
+    return partial(
+        age_distance_loss,
+        min_age=config.model.min_age,
+        lambda_dist=config.lambda_dist,
+        label_sigma=config.label_sigma,
+    )
 
 
 def _predict(model: torch.nn.Module, images: torch.Tensor, *, min_age: int) -> torch.Tensor:
