@@ -54,6 +54,24 @@ def test_pairwise_tests_cover_every_pair():
     assert (pairs["mean_difference"] < 0).all()
 
 
+def test_pairwise_tests_of_one_seed_are_an_empty_table_that_a_csv_dataset_reads_back(tmp_path):
+    one_seed = _summaries().query("seed == 0 and sweep == ''")
+    pairs = pairwise_tests(one_seed, ["appearance", "hps", "sps"])
+    assert pairs.empty
+    assert pairs.columns.tolist()[:5] == ["a", "b", "test", "statistic", "p_value"]
+    assert pairs.columns.tolist() == pairwise_tests(_summaries(), ["appearance", "sps"]).columns.tolist()
+    dataset = AtomicDataset(
+        dataset={
+            "type": "pandas.CSVDataset",
+            "filepath": str(tmp_path / "pairs.csv"),
+            "save_args": {"index": False},
+        }
+    )
+    dataset.save(pairs)  # the compare pipeline with one seed: saved, then loaded by the report node
+    loaded = dataset.load()
+    assert loaded.empty and loaded.columns.tolist() == pairs.columns.tolist()
+
+
 def test_sweep_table_has_the_reference_row_then_one_row_per_value():
     table = sweep_table(_summaries(), [(0.3, "hps_seed0"), (0.7, "hps_w_0p7")], 5.86, "w")
     assert table["setting"].tolist() == ["Appearance subnet", "w = 0.3", "w = 0.7"]
@@ -255,3 +273,26 @@ def test_per_model_errors_average_each_models_runs_of_a_long_frame():
     assert sorted(errors) == ["appearance", "sps"]
     assert errors["appearance"]["absolute_error"].tolist() == [2.0, 4.0]
     assert errors["sps"]["absolute_error"].tolist() == [0.5, 0.5]
+
+
+def test_table5_without_a_cross_dataset_set_is_an_empty_table_that_a_csv_dataset_reads_back(tmp_path):
+    table = cross_dataset_table({}, "appearance", "sps")
+    assert table.empty
+    assert table.columns.tolist() == [
+        "dataset",
+        "images",
+        "mae_appearance",
+        "mae_sps",
+        "difference",
+        "paired_t_p",
+        "wilcoxon_p",
+    ]
+    dataset = AtomicDataset(
+        dataset={
+            "type": "pandas.CSVDataset",
+            "filepath": str(tmp_path / "t5.csv"),
+            "save_args": {"index": False},
+        }
+    )
+    dataset.save(table)  # compare with cross_evaluate: [] saves it, and the report node loads it
+    assert dataset.load().columns.tolist() == table.columns.tolist()

@@ -8,6 +8,7 @@ errors averaged over its seeded runs, so a paired test compares the models, not 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from agelab.config import ConfigError
-from agelab.evaluation.significance import compare_paired, compare_runs, format_p_value
+from agelab.evaluation.significance import Comparison, compare_paired, compare_runs, format_p_value
 from agelab.experiments.grid import CompareConfig, get_dotted
 
 MODEL_TITLES = {
@@ -60,7 +61,9 @@ def repeated_runs_table(
 
 
 def pairwise_tests(summaries: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
-    """Every model pair on the seeded runs: Shapiro–Wilk per sample, then Welch's t (or Mann–Whitney U)."""
+    """Every model pair on the seeded runs: Shapiro–Wilk per sample, then Welch's t (or Mann–Whitney U). A
+    pair needs two runs of each model; with one seed the frame is empty but keeps its columns (an empty CSV
+    without a header cannot be read back)."""
     runs = summaries[summaries["sweep"].fillna("") == ""]
     rows = []
     for a, b in itertools.combinations(models, 2):
@@ -69,7 +72,7 @@ def pairwise_tests(summaries: pd.DataFrame, models: Sequence[str]) -> pd.DataFra
         if len(mae_a) < 2 or len(mae_b) < 2:
             continue
         rows.append({"a": a, "b": b, **compare_runs(mae_a, mae_b).to_dict()})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["a", "b", *(f.name for f in dataclasses.fields(Comparison))])
 
 
 SWEEP_COLUMNS = ("sweep", "setting", "value", "mae", "variant")
@@ -206,7 +209,17 @@ def cross_dataset_table(
     errors: Mapping[str, Mapping[str, pd.DataFrame]], reference: str, model: str
 ) -> pd.DataFrame:
     """Table 5: MAE per model (rows) and dataset (columns) with the paired test of ``model`` against
-    ``reference`` on each dataset's images. ``errors[dataset][model]`` from :func:`per_image_errors`."""
+    ``reference`` on each dataset's images. ``errors[dataset][model]`` from :func:`per_image_errors`. With no
+    cross-dataset set the table is empty but keeps its columns (so its CSV reads back)."""
+    columns = [
+        "dataset",
+        "images",
+        f"mae_{reference}",
+        f"mae_{model}",
+        "difference",
+        "paired_t_p",
+        "wilcoxon_p",
+    ]
     rows = []
     for dataset, by_model in errors.items():
         ref, mod = by_model[reference], by_model[model]
@@ -223,7 +236,7 @@ def cross_dataset_table(
                 "wilcoxon_p": test.alternative_p_value,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def markdown_table(

@@ -28,7 +28,7 @@ from agelab.models.bundle import ModelBundle
 from agelab.preprocessing.cross_dataset import check_cross_evaluate
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
 from agelab.training.data import FaceCropDataset
-from agelab.training.engine import TrainConfig, fit
+from agelab.training.engine import TrainConfig, fit, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def train_appearance_subnet(
     log_training_data(train_faces, training_data_name(data_params, "train"))
     train_set = FaceCropDataset(train_faces, build_transform(config.image_size, True, config.augment))
     val_set = FaceCropDataset(val_faces, build_transform(config.image_size, False))
+    seed_everything(config.training.seed)  # the initial weights too, whatever ran before in this process
     model = appearance_subnet(
         m,
         big_m,

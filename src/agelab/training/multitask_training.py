@@ -29,7 +29,7 @@ from agelab.models.multitask import STITCH_NAMES, BothOutputs, hps_net, sps_net
 from agelab.morphable.camera import Camera
 from agelab.morphable.choice import MorphableModelConfig, load_morphable_model
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
-from agelab.training.engine import TrainConfig, fit
+from agelab.training.engine import TrainConfig, fit, seed_everything
 from agelab.training.optimizers import CompositeOptimizer, adam
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
@@ -168,6 +168,7 @@ def train_multitask_model(
         **sizes,
     )
     val_set = FaceReconstructionDataset(val_faces, **sizes)
+    seed_everything(config.training.seed)  # the initial weights too: a run is reproducible from its settings
     net = _build(config, recon3d)
     m = config.model
     objective = MultiTaskObjective(

@@ -39,7 +39,7 @@ from agelab.morphable.model import MorphableModel, MorphableParams
 from agelab.morphable.procedural import EXPRESSION_NAMES
 from agelab.preprocessing.cross_dataset import check_cross_evaluate
 from agelab.training.checkpoints import data_digest, file_digest, training_fingerprint
-from agelab.training.engine import TrainConfig, fit
+from agelab.training.engine import TrainConfig, fit, seed_everything
 from agelab.training.reconstruction_data import (
     FaceReconstructionDataset,
     crop_landmarks,
@@ -135,6 +135,7 @@ def train_recon3d_subnet(
         "translation": [round(float(t), 3) for t in translation],
         "rotation_centre": [round(float(c), 3) for c in centre],
     }
+    seed_everything(config.training.seed)  # the initial weights too: a run is reproducible from its settings
     model = recon3d_subnet(**kwargs)
     objective = FitObjective(morphable, camera, config.loss)
     fingerprint = training_fingerprint(

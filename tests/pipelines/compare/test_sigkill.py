@@ -19,7 +19,7 @@ from agelab.models.bundle import ModelBundle
 from tests.conftest import copy_project
 
 TINY = {"epochs": 1, "batch_size": 4, "max_batches_per_epoch": 3, "device": "cpu", "seed": 0}
-# a whole, small project environment: each top-level key replaces conf/base's
+# a small project environment, over conf/base (Kedro soft-merges each key)
 ENV = {
     "parameters_data.yml": {
         "data": {
@@ -49,7 +49,7 @@ ENV = {
                 # the second run trains long enough (12 steps of two AlexNets) to be killed before it ends
                 "sps": {"show_progress": False, "training": {**TINY, "max_batches_per_epoch": 12}},
             },
-            "sweeps": {},
+            "sweeps": None,  # null clears the base's sweeps under Kedro's soft merge
             "groups": {
                 "groups": 2,
                 "reference": "appearance",
@@ -59,7 +59,6 @@ ENV = {
             },
             "cross_models": ["appearance", "sps"],
             "cross_evaluate": [],
-            "cross_datasets": {},
         }
     },
 }
