@@ -35,7 +35,7 @@ def test_environment_overrides_single_keys_only():
     assert params["synthetic"]["n_faces"] == 2000
 
 
-@pytest.mark.parametrize("env", ["base", "utkface"])
+@pytest.mark.parametrize("env", ["base", "utkface", "real", "paper"])
 def test_every_catalog_entry_is_constructible(env, monkeypatch):
     from kedro.io import DataCatalog
 
@@ -268,3 +268,33 @@ def test_the_age_range_is_set_once_for_the_data_and_every_age_network(env, ages)
     for name in ("hps", "sps"):
         model = multitask_config(params[name]).model
         assert (model.min_age, model.max_age) == ages
+
+
+def test_the_real_environment_trains_foss_on_the_wider_subset_with_its_own_models(monkeypatch):
+    """conf/real's FOSS: the WIDER FACE subset beside the project (or AGELAB_WIDER_FACE_DIR) as the only
+    detection set, no group set, its detector input and tiled UTKFace scenes; its models and checkpoints
+    apart from the embedded default's; the dlib + appearance baseline uses the real appearance subnet."""
+    from kedro.io import DataCatalog
+
+    from agelab.training.foss_config import foss_config
+
+    monkeypatch.delenv("AGELAB_WIDER_FACE_DIR", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
+    config = loader("real")
+    foss = foss_config(config["parameters"]["foss"])
+    assert foss.detection_sets == ("wider_face",) and foss.group_sets == ()
+    assert foss.model.detector_input == foss.data.canvas == 384
+    assert foss.evaluation.tiled_grids == (2, 3) and foss.baselines.extra_detectors == ("hog:0",)
+    assert foss.model.detector_width == 0.5  # kept from conf/base
+    catalog = config["catalog"]
+    assert catalog["raw_wider_face"]["path"] == "../shared/datasets/wider_face_train_subset"
+    assert catalog["foss.detector"]["filepath"] == "data/06_models/foss/real/face_detector.pt"
+    assert catalog["foss.model"]["dataset"]["filepath"] == "data/06_models/foss/real/foss_net.pt"
+    assert catalog["foss.model"]["type"] == "kedro_mlflow.io.artifacts.MlflowArtifactDataset"  # soft-merged
+    assert catalog["foss.mlflow_model"]["registered_model_name"] == "agelab-foss-real"
+    assert catalog["foss.baseline_appearance_model"]["filepath"].endswith(
+        "appearance/real/appearance_subnet.pt"
+    )
+    monkeypatch.setenv("AGELAB_WIDER_FACE_DIR", "/data/WIDER")
+    assert loader("real")["catalog"]["raw_wider_face"]["path"] == "/data/WIDER"
+    assert "foss.detector" in DataCatalog.from_config(catalog)

@@ -69,3 +69,17 @@ def test_tiled_scenes_are_reported_beside_the_same_faces_alone():
     markdown = foss_report_markdown(report, {"dlib_detection": _detection(0.5, 0.1)}, {}, pd.DataFrame(), {})
     assert "## Many faces at once" in markdown
     assert "| FOSS, 3x3 | 2 | 18 | 17 | 6.50 | 18 | 5.25 | 17 | 6.50 | 5.00 |" in markdown
+
+
+def test_without_a_group_set_the_report_says_the_group_protocol_did_not_run():
+    report = _report(group_photos={"age_group_accuracy": math.nan, "matched_faces": 0, "faces": 0})
+    markdown = foss_report_markdown(
+        report, {"dlib_detection": _detection(0.5, 0.125)}, {}, pd.DataFrame(), {}
+    )
+    assert "No group set selected (`foss.group_sets: []`)" in markdown
+    assert "1-off" not in markdown and "majority group" not in markdown
+    assert "## Single-face test images" in markdown
+    with_groups = foss_report_markdown(
+        _report(), {"dlib_detection": _detection(0.5, 0.125)}, {}, pd.DataFrame(), {}
+    )
+    assert "| FOSS | 50.0 | 80.0 | 70.0 | 4 / 5 |" in with_groups and "No group set" not in with_groups

@@ -223,9 +223,17 @@ def evaluate_foss_baselines(
     return report
 
 
-def group_predictions_plot(bundle: ModelBundle, group_index: pd.DataFrame, config: FossConfig) -> Figure:
-    """Fig. 4-style: the first six group photos with each detected face's box and estimated age."""
+def group_predictions_plot(
+    bundle: ModelBundle, group_index: pd.DataFrame, detection_index: pd.DataFrame, config: FossConfig
+) -> Figure:
+    """Fig. 4-style: the first six group photos with each detected face's box and estimated age; with no
+    group set selected, the first six of the detection sets' evaluation photos (held-out test photos where
+    the index has them), never trained on."""
     model = bundle.build()
     predict = foss_faces(model, config.evaluation.k, nms_iou=config.evaluation.nms_iou)
-    paths = sorted(group_index["image_path"].unique())[:6]
+    if group_index.empty:
+        photos = detection_split(detection_index, evaluation_split(detection_index))
+    else:
+        photos = group_index
+    paths = sorted(photos["image_path"].unique())[:6]
     return group_predictions_figure(paths, predict, config.model.score_threshold)

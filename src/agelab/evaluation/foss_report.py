@@ -113,27 +113,12 @@ def foss_report_markdown(
         "",
         "## Group photos (Images of Groups protocol, Table 1 layout)",
         "",
-        "| model | age group [%] | 1-off [%] | gender [%] | faces matched |",
-        "|---|---|---|---|---|",
-        f"| FOSS | {_pct(groups['age_group_accuracy'])} | {_pct(groups['one_off_accuracy'])} | "
-        f"{_pct(groups['gender_accuracy'])} | {groups['matched_faces']} / {groups['faces']} |",
     ]
-    if "group_photos" in two_model:
-        g = two_model["group_photos"]
-        lines.append(
-            f"| dlib + appearance subnet | {_pct(g['age_group_accuracy'])} | "
-            f"{_pct(g['one_off_accuracy'])} | — | {g['matched_faces']} / {g['faces']} |"
-        )
+    if groups.get("faces"):
+        lines += _group_lines(groups, two_model, majority, per_group)
     else:
-        lines.append(f"| dlib + appearance subnet | {two_model.get('skipped', '—')} | | | |")
+        lines += ["No group set selected (`foss.group_sets: []`): the group-photo protocol was not run.", ""]
     lines += [
-        f"| majority group ({majority.get('group', '—')}) | {_pct(majority.get('age_group_accuracy'))} | "
-        f"{_pct(majority.get('one_off_accuracy'))} | — | — |",
-        "",
-        "Per true age group, FOSS (Table 2 layout, %):",
-        "",
-        _per_group_table(per_group),
-        "",
         "## Single-face test images (largest detected face, §4.2)",
         "",
         "| model | MAE | "
@@ -168,3 +153,32 @@ def foss_report_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def _group_lines(groups: dict, two_model: dict, majority: dict, per_group: pd.DataFrame) -> list[str]:
+    """The Images of Groups section: Table 1's accuracies of FOSS, dlib + the appearance subnet and the
+    majority group, then Table 2's per-group accuracies of FOSS."""
+    lines = [
+        "| model | age group [%] | 1-off [%] | gender [%] | faces matched |",
+        "|---|---|---|---|---|",
+        f"| FOSS | {_pct(groups['age_group_accuracy'])} | {_pct(groups['one_off_accuracy'])} | "
+        f"{_pct(groups['gender_accuracy'])} | {groups['matched_faces']} / {groups['faces']} |",
+    ]
+    if "group_photos" in two_model:
+        g = two_model["group_photos"]
+        lines.append(
+            f"| dlib + appearance subnet | {_pct(g['age_group_accuracy'])} | "
+            f"{_pct(g['one_off_accuracy'])} | — | {g['matched_faces']} / {g['faces']} |"
+        )
+    else:
+        lines.append(f"| dlib + appearance subnet | {two_model.get('skipped', '—')} | | | |")
+    return [
+        *lines,
+        f"| majority group ({majority.get('group', '—')}) | {_pct(majority.get('age_group_accuracy'))} | "
+        f"{_pct(majority.get('one_off_accuracy'))} | — | — |",
+        "",
+        "Per true age group, FOSS (Table 2 layout, %):",
+        "",
+        _per_group_table(per_group),
+        "",
+    ]

@@ -53,8 +53,8 @@ def read_foss_sets(
         ("detection", config.detection_sets, "detection"),
         ("groups", config.group_sets, "groups"),
     ):
-        if not names:
-            raise ConfigError(f"foss.{kind if kind == 'groups' else 'detection'}_sets selects no dataset")
+        if not names and kind == "detection":
+            raise ConfigError("foss.detection_sets selects no dataset")
         for name in names:
             key = f"{prefix}_{name}"
             if key not in sources:
@@ -66,8 +66,9 @@ def read_foss_sets(
             reports[f"{kind}:{name}"] = result.report.to_dict()
     detection = pd.concat(frames["detection"], ignore_index=True) if frames["detection"] else to_frame([])
     groups = pd.concat(frames["groups"], ignore_index=True) if frames["groups"] else to_frame([])
-    for name, frame in (("detection", detection), ("group", groups)):
-        if frame.empty:
+    # no group set (`group_sets: []`, e.g. real photos without ages) skips the group-photo protocol
+    for name, frame, selected in (("detection", detection, True), ("group", groups, bool(config.group_sets))):
+        if selected and frame.empty:
             raise ConfigError(f"the selected {name} sets hold no face; see the read report")
     return detection, groups, reports
 
@@ -126,9 +127,12 @@ def evaluate_baselines(
     return evaluate_foss_baselines(detection_index, group_index, annotations, model_input, appearance, config)
 
 
-def plot_group_predictions(bundle: ModelBundle, group_index: pd.DataFrame, params: dict[str, Any]) -> Figure:
-    """Fig. 4-style: group photos with each detected face's box and estimated age."""
-    return group_predictions_plot(bundle, group_index, foss_config(params))
+def plot_group_predictions(
+    bundle: ModelBundle, group_index: pd.DataFrame, detection_index: pd.DataFrame, params: dict[str, Any]
+) -> Figure:
+    """Fig. 4-style: group photos (else the detection sets' held-out photos) with each detected face's box
+    and estimated age."""
+    return group_predictions_plot(bundle, group_index, detection_index, foss_config(params))
 
 
 def write_report(

@@ -98,7 +98,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.plot_group_predictions,
-                ["model", "group_index", "params:foss"],
+                ["model", "group_index", "detection_index", "params:foss"],
                 "group_predictions_plot",
                 name="plot_group_predictions",
             ),
