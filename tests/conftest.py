@@ -143,6 +143,31 @@ def untrained_appearance_bundle(seed: int = 0):
     )
 
 
+def start_kedro_run(project: Path, arguments: list[str], env: dict[str, str], log: Path):
+    """``kedro run <arguments>`` in ``project``, in its own process group (a test can SIGKILL the whole run),
+    its console to the file ``log`` (a pipe nobody reads while the test polls could fill and stall it)."""
+    import subprocess
+    import sys
+
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", *arguments],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def finish_kedro_run(run, log: Path, timeout: float = 900) -> str:
+    """Wait for a :func:`start_kedro_run` run to end, assert it succeeded, return its console."""
+    run.wait(timeout=timeout)
+    output = log.read_text()
+    assert run.returncode == 0, output[-4000:]
+    return output
+
+
 def copy_project(tmp_path: Path, *extra: str) -> Path:
     """A runnable copy of this Kedro project (conf without conf/local, pyproject, src, and ``extra``
     folders) under ``tmp_path/project``, for real ``kedro run``s that write only there."""

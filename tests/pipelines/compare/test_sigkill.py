@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -16,7 +14,7 @@ import pytest
 import yaml
 
 from agelab.models.bundle import ModelBundle
-from tests.conftest import copy_project
+from tests.conftest import copy_project, finish_kedro_run, start_kedro_run
 
 TINY = {"epochs": 1, "batch_size": 4, "max_batches_per_epoch": 3, "device": "cpu", "seed": 0}
 # a small project environment, over conf/base (Kedro soft-merges each key)
@@ -65,24 +63,8 @@ ENV = {
 OUTPUTS = ("runs.csv", "table4_repeated_runs.csv", "pose_expression_groups.csv")
 
 
-def _kedro_compare(project, env, log) -> subprocess.Popen:
-    """``kedro run --env=kill --pipelines=compare`` in its own process group, its console to ``log``."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", "--env=kill", "--pipelines=compare"],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _finish(run: subprocess.Popen, log) -> str:
-    run.wait(timeout=900)
-    output = log.read_text()
-    assert run.returncode == 0, output[-4000:]
-    return output
+def _kedro_compare(project, env, log):
+    return start_kedro_run(project, ["--env=kill", "--pipelines=compare"], env, log)
 
 
 def _results(project) -> dict[str, pd.DataFrame]:
@@ -111,7 +93,7 @@ def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_un
     }
     runs = project / "data/06_models/compare/checkpoints"
 
-    _finish(_kedro_compare(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
+    finish_kedro_run(_kedro_compare(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
     reference = _results(project)
     # the comparison's own outputs removed; data and the 3D subnet kept (their resumption has its own tests)
     shutil.rmtree(runs)
@@ -131,7 +113,7 @@ def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_un
     assert not (project / "data/08_reporting/compare/runs.csv").exists()
     ModelBundle.load(next(runs.rglob("finished_model.pt")))  # whole (written to a temp file, then renamed)
 
-    output = _finish(_kedro_compare(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
+    output = finish_kedro_run(_kedro_compare(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
     assert "appearance_seed0 already trained with these settings, reusing" in output, output[-3000:]
     assert "sps_seed0 already trained" not in output
     rerun = _results(project)

@@ -7,14 +7,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_project
+from tests.conftest import copy_project, finish_kedro_run, start_kedro_run
 
 FACES = 96
 CHUNK = 4  # one analysis part per 4 images: 24 parts, written one after another
@@ -24,25 +22,8 @@ PARAMS = (
 )
 
 
-def _kedro_data(project, env, log) -> subprocess.Popen:
-    """``kedro run --pipelines=data`` in its own process group, its console to the file ``log`` (a pipe
-    nobody reads while the test polls could fill and stall it)."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", "--pipelines=data", "--params", PARAMS],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _finish(run: subprocess.Popen, log) -> str:
-    run.wait(timeout=600)
-    output = log.read_text()
-    assert run.returncode == 0, output[-4000:]
-    return output
+def _kedro_data(project, env, log):
+    return start_kedro_run(project, ["--pipelines=data", "--params", PARAMS], env, log)
 
 
 @pytest.mark.slow
@@ -58,7 +39,7 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     model_input = project / "data/05_model_input/model_input_faces.parquet"
     parts = project / "data/02_intermediate/face_cache/parts"
 
-    _finish(_kedro_data(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
+    finish_kedro_run(_kedro_data(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
     reference = pd.read_parquet(model_input)
     reference_analysis = pd.read_parquet(project / "data/02_intermediate/face_analysis.parquet")
     total_parts = len(list(parts.glob("*.parquet")))  # the rendered set's images (duplicates too) / CHUNK
@@ -82,7 +63,7 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     for part in parts.glob("*.parquet"):
         pd.read_parquet(part)  # every part that exists is whole
 
-    output = _finish(_kedro_data(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
+    output = finish_kedro_run(_kedro_data(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
     cached = re.search(r"face analysis: (\d+) of (\d+) images cached", output)
     assert cached and int(cached[1]) == written * CHUNK, output[-3000:]  # resumed, not redone
     pd.testing.assert_frame_equal(pd.read_parquet(model_input), reference)
