@@ -57,6 +57,7 @@ def appearance_step(
     amp: torch.dtype | None = None,
     channels_last: bool = False,
     fused: bool = True,
+    compiled: bool = False,
 ) -> Step:
     from agelab.losses.age import age_distance_loss
     from agelab.models.alexnet import appearance_subnet
@@ -68,8 +69,9 @@ def appearance_step(
     optimizer = adam(model.parameters(), lr=1e-5)
     images = torch.randn(batch, 3, size, size, device=device).contiguous(memory_format=memory_format)
     ages = torch.randint(0, 81, (batch,), device=device).float()
+    forward = torch.compile(model) if compiled else model
     return _stepper(
-        model, lambda m: age_distance_loss(m(images).float(), ages, 0, 0.2), optimizer, device, amp, fused
+        forward, lambda m: age_distance_loss(m(images).float(), ages, 0, 0.2), optimizer, device, amp, fused
     )
 
 
@@ -80,6 +82,7 @@ def multitask_step(
     device: torch.device,
     amp: torch.dtype | None = None,
     fused: bool = True,
+    compiled: bool = False,
 ) -> Step:
     from agelab.losses.multitask import MultiTaskObjective
     from agelab.losses.reconstruction import FitObjective, FitWeights
@@ -110,7 +113,7 @@ def multitask_step(
         logits, z = m(images)
         return objective((logits.float(), z.float()), targets)
 
-    return _stepper(model, loss_of, optimizer, device, amp, fused)
+    return _stepper(torch.compile(model) if compiled else model, loss_of, optimizer, device, amp, fused)
 
 
 def foss_model_settings(environment: str) -> dict:
