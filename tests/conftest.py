@@ -143,21 +143,37 @@ def untrained_appearance_bundle(seed: int = 0):
     )
 
 
-def start_kedro_run(project: Path, arguments: list[str], env: dict[str, str], log: Path):
-    """``kedro run <arguments>`` in ``project``, in its own process group (a test can SIGKILL the whole run),
-    its console to the file ``log`` (a pipe nobody reads while the test polls could fill and stall it)."""
+@pytest.fixture
+def start_kedro_run():
+    """``start(project, arguments, env, log)``: ``kedro run <arguments>`` in ``project``, in its own process
+    group (a test can SIGKILL the whole run), its console to the file ``log`` (a pipe nobody reads while the
+    test polls could fill and stall it). A run still alive when the test ends (a failed assertion) is killed
+    with its whole group, so no orphaned training outlives the test."""
+    import os
+    import signal
     import subprocess
     import sys
 
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", *arguments],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    runs: list[subprocess.Popen] = []
+
+    def start(project: Path, arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        with log.open("w") as out:
+            run = subprocess.Popen(
+                [sys.executable, "-m", "kedro", "run", *arguments],
+                cwd=project,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=30)
 
 
 def finish_kedro_run(run, log: Path, timeout: float = 900) -> str:

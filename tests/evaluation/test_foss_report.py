@@ -72,7 +72,9 @@ def test_tiled_scenes_are_reported_beside_the_same_faces_alone():
 
 
 def test_without_a_group_set_the_report_says_the_group_protocol_did_not_run():
-    report = _report(group_photos={"age_group_accuracy": math.nan, "matched_faces": 0, "faces": 0})
+    report = _report(
+        group_sets=[], group_photos={"age_group_accuracy": math.nan, "matched_faces": 0, "faces": 0}
+    )
     markdown = foss_report_markdown(
         report, {"dlib_detection": _detection(0.5, 0.125)}, {}, pd.DataFrame(), {}
     )
@@ -83,3 +85,14 @@ def test_without_a_group_set_the_report_says_the_group_protocol_did_not_run():
         _report(), {"dlib_detection": _detection(0.5, 0.125)}, {}, pd.DataFrame(), {}
     )
     assert "| FOSS | 50.0 | 80.0 | 70.0 | 4 / 5 |" in with_groups and "No group set" not in with_groups
+
+
+def test_a_selected_group_set_with_no_faces_found_is_reported_not_taken_for_no_set():
+    nothing = {"age_group_accuracy": math.nan, "one_off_accuracy": math.nan, "gender_accuracy": math.nan}
+    report = _report(
+        group_sets=["images_of_groups"], group_photos={**nothing, "matched_faces": 0, "faces": 0}
+    )
+    markdown = foss_report_markdown(
+        report, {"dlib_detection": _detection(0.5, 0.125)}, {}, pd.DataFrame(), {}
+    )
+    assert "No group set selected" not in markdown and "| FOSS | — | — | — | 0 / 0 |" in markdown

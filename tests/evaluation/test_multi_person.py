@@ -1,8 +1,15 @@
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
-from agelab.evaluation.multi_person import Faces, detection_average_precision, detection_truth_from_index
+from agelab.evaluation.multi_person import (
+    DETECTION_COLUMNS,
+    Faces,
+    detection_average_precision,
+    detection_truth_from_index,
+    evaluate_group_photos,
+)
 from agelab.readers import read_dataset
 
 # two val images in WIDER FACE's format: a.jpg holds a 40 px face and a 20 px face flagged invalid (the
@@ -59,3 +66,25 @@ def test_detection_evaluation_over_image_files_ignores_invalid_faces(wider_val):
     assert by_size["small"]["ap"] == pytest.approx(1.0)
     assert by_size["large"]["faces"] == 1 and by_size["large"]["ap"] == pytest.approx(1.0)
     assert by_size["medium"]["faces"] == 0 and np.isnan(by_size["medium"]["ap"])
+
+
+def test_group_photos_where_nothing_is_found_still_give_a_readable_detections_table(tmp_path):
+    photo = tmp_path / "group.jpg"
+    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(photo)
+    group_index = pd.DataFrame(
+        {
+            "image_path": [str(photo)],
+            "landmarks": ["[[10, 12], [20, 12]]"],
+            "age": [30.0],
+            "gender": ["m"],
+        }
+    )
+
+    def finds_nothing(pixels: np.ndarray) -> Faces:
+        return Faces(np.zeros((0, 4)), np.zeros(0), np.zeros(0), np.zeros(0))
+
+    metrics, _, detections = evaluate_group_photos(finds_nothing, group_index, 0.3)
+    assert metrics["faces"] == 1 and metrics["matched_faces"] == 0
+    detections.to_csv(tmp_path / "detections.csv", index=False)
+    again = pd.read_csv(tmp_path / "detections.csv")
+    assert list(again.columns) == DETECTION_COLUMNS and again.empty

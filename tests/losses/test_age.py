@@ -115,8 +115,14 @@ def test_label_distribution_is_dldls_normalised_gaussian_over_the_classes():
     wide = label_distribution(torch.tensor([20.0]), 3, 20, 2.0)[0]
     raw = [1.0, math.exp(-1 / 8), math.exp(-0.5)]
     assert wide.tolist() == pytest.approx([w / sum(raw) for w in raw], abs=1e-7)
-    # an age beyond M is centred on the end class, like the one-hot target
-    assert label_distribution(torch.tensor([95.0]), 3, 20, 1.0)[0].argmax().item() == 2
+    # an age beyond M is centred on the end class, like the one-hot target: the same target as age M itself
+    beyond, end = label_distribution(torch.tensor([95.0, 22.0]), 3, 20, 2.0)
+    assert beyond.tolist() == pytest.approx(end.tolist(), abs=1e-7)
+    # a small sigma is (nearly) one-hot, never 0/0: half-year ages split between the two nearest classes
+    sharp = label_distribution(torch.tensor([20.5, 21.0]), 3, 20, 0.02)
+    assert torch.isfinite(sharp).all()
+    assert sharp[0].tolist() == pytest.approx([0.5, 0.5, 0.0], abs=1e-6)
+    assert sharp[1].tolist() == pytest.approx([0.0, 1.0, 0.0], abs=1e-6)
     with pytest.raises(ValueError, match="label_sigma"):
         label_distribution(torch.tensor([21.0]), 3, 20, 0.0)
 

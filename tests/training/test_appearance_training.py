@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from agelab.config import ConfigError
 from agelab.losses.age import age_distance_loss
 from agelab.training.appearance_training import appearance_config, appearance_loss
 
@@ -19,3 +20,8 @@ def test_the_training_loss_is_eq11_with_the_configured_ages_weight_and_label_dis
         age_distance_loss(logits, ages, 10, 0.5).item(), abs=1e-7
     )
     assert appearance_loss(one_hot)(logits, ages).item() != pytest.approx(expected.item(), abs=1e-3)
+
+
+def test_a_negative_label_sigma_is_refused_not_taken_for_one_hot():
+    with pytest.raises(ConfigError, match="label_sigma must be 0"):
+        appearance_config({"label_sigma": -1.0})

@@ -15,6 +15,7 @@ from agelab.training.checkpoints import (
     data_digest,
     file_digest,
     fingerprint_key,
+    run_fingerprint,
     state_digest,
     training_fingerprint,
 )
@@ -189,3 +190,14 @@ def test_foss_stages_key_on_their_data_model_augmentation_loss_and_initial_weigh
     other = ModelBundle("centernet_face_detector", {}, {"w": torch.ones(2)}, 0, 0.0, 64)
     assert keys(base, detector=other)[1] != reference[1]
     assert keys(base, detection=detection.assign(box_x1=10.0)) != reference
+
+
+def test_a_finished_run_is_keyed_by_its_faces_its_settings_and_the_training_revision(monkeypatch):
+    faces = pd.DataFrame({"crop_path": ["a.png", "b.png"], "age": [20, 30], "split": ["train", "train"]})
+    key = run_fingerprint(faces, {"epochs": 3}, "recon3d")
+    assert key == run_fingerprint(faces.copy(), {"epochs": 3}, "recon3d")
+    assert key != run_fingerprint(faces, {"epochs": 4}, "recon3d")
+    assert key != run_fingerprint(faces.assign(age=[20, 31]), {"epochs": 3}, "recon3d")
+    # a revision of the training code that changes what the same settings learn retrains, not reuses
+    monkeypatch.setattr("agelab.training.checkpoints.TRAINING_REVISION", 3)
+    assert key != run_fingerprint(faces, {"epochs": 3}, "recon3d")

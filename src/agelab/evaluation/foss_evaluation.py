@@ -131,6 +131,7 @@ def evaluate_foss_model(
     report = {
         "detection": detection,
         "detection_split": evaluation_split(detection_index),
+        "group_sets": list(config.group_sets),
         "group_photos": groups,
         "single_face_test": single,
         "tiled_test_faces": tiled_scenes(predict, annotations, threshold, config, "FOSS"),

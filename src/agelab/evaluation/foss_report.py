@@ -114,7 +114,8 @@ def foss_report_markdown(
         "## Group photos (Images of Groups protocol, Table 1 layout)",
         "",
     ]
-    if groups.get("faces"):
+    # reports written before "group_sets" was recorded decide by whether any group face was scored
+    if report.get("group_sets", groups.get("faces")):
         lines += _group_lines(groups, two_model, majority, per_group)
     else:
         lines += ["No group set selected (`foss.group_sets: []`): the group-photo protocol was not run.", ""]

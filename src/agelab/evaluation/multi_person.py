@@ -60,6 +60,7 @@ class DetectionTruth:
 
 
 BOX_COLUMNS = ["box_x0", "box_y0", "box_x1", "box_y1"]
+DETECTION_COLUMNS = ["image_path", "x0", "y0", "x1", "y1", "score", "age", "male_probability"]
 
 
 def detection_truth_from_index(index: pd.DataFrame) -> list[DetectionTruth]:
@@ -153,7 +154,8 @@ def evaluate_group_photos(
             )
     metrics, table = group_photo_metrics(photos)
     metrics["skipped_images"] = skipped
-    return metrics, table, pd.DataFrame(detections)
+    # the columns are named even when nothing was detected, so the saved CSV reads back
+    return metrics, table, pd.DataFrame(detections, columns=DETECTION_COLUMNS)
 
 
 def largest_face_mae(

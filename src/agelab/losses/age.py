@@ -47,8 +47,8 @@ def label_distribution(ages: torch.Tensor, n_classes: int, min_age: int, sigma: 
         raise ValueError(f"label_sigma must be positive, got {sigma}")
     classes = age_classes(n_classes, min_age, ages)
     centre = ages.float().clamp(min_age, min_age + n_classes - 1)
-    weights = torch.exp(-((classes[None] - centre[:, None]) ** 2) / (2 * sigma**2))
-    return weights / weights.sum(-1, keepdim=True)
+    # the normalised exponentials as a softmax: no 0/0 when every weight underflows (a small sigma)
+    return torch.softmax(-((classes[None] - centre[:, None]) ** 2) / (2 * sigma**2), dim=-1)
 
 
 def age_distance_loss(

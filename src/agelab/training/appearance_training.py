@@ -62,6 +62,10 @@ class AppearanceConfig:
 
     def __post_init__(self) -> None:
         check_cross_evaluate(self.cross_evaluate, self.cross_datasets, where="appearance")
+        if self.label_sigma < 0:
+            raise ConfigError(
+                f"appearance.label_sigma must be 0 (one-hot) or positive, got {self.label_sigma}"
+            )
 
     def training_settings(self) -> dict[str, Any]:
         """Every setting that changes what training learns: all but :data:`EVALUATION_ONLY`, which act after

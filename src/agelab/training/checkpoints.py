@@ -136,6 +136,14 @@ def checkpoint_folder(root: str | Path, fingerprint: Mapping[str, Any]) -> Path:
     return folder
 
 
+# Raised when the training code changes what the same settings learn (2: runs seed their model's initial
+# weights), so a finished run an earlier revision trained is trained again rather than reused.
+TRAINING_REVISION = 2
+
+
 def run_fingerprint(faces: pd.DataFrame, *settings: Any) -> str:
-    """A short key for a finished run (the compare pipeline's model reuse): the faces and any settings."""
-    return fingerprint_key({"data": data_digest(faces), "settings": list(settings)})
+    """A short key for a finished run (the compare pipeline's model reuse): the faces, any settings and the
+    :data:`TRAINING_REVISION`."""
+    return fingerprint_key(
+        {"data": data_digest(faces), "settings": list(settings), "revision": TRAINING_REVISION}
+    )

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agelab.models.bundle import ModelBundle
-from tests.conftest import copy_project, finish_kedro_run, start_kedro_run
+from tests.conftest import copy_project, finish_kedro_run
 
 TINY = {"epochs": 1, "batch_size": 4, "max_batches_per_epoch": 3, "device": "cpu", "seed": 0}
 # a small project environment, over conf/base (Kedro soft-merges each key)
@@ -63,7 +63,7 @@ ENV = {
 OUTPUTS = ("runs.csv", "table4_repeated_runs.csv", "pose_expression_groups.csv")
 
 
-def _kedro_compare(project, env, log):
+def _kedro_compare(start_kedro_run, project, env, log):
     return start_kedro_run(project, ["--env=kill", "--pipelines=compare"], env, log)
 
 
@@ -80,7 +80,9 @@ def _results(project) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_uninterrupted_one(tmp_path):
+def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_uninterrupted_one(
+    tmp_path, start_kedro_run
+):
     project = copy_project(tmp_path)
     (project / "conf/kill").mkdir()
     for name, content in ENV.items():
@@ -93,14 +95,16 @@ def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_un
     }
     runs = project / "data/06_models/compare/checkpoints"
 
-    finish_kedro_run(_kedro_compare(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
+    finish_kedro_run(
+        _kedro_compare(start_kedro_run, project, env, tmp_path / "reference.log"), tmp_path / "reference.log"
+    )
     reference = _results(project)
     # the comparison's own outputs removed; data and the 3D subnet kept (their resumption has its own tests)
     shutil.rmtree(runs)
     for folder in ("data/06_models/compare", "data/07_model_output/compare", "data/08_reporting/compare"):
         shutil.rmtree(project / folder, ignore_errors=True)
 
-    run = _kedro_compare(project, env, tmp_path / "killed.log")
+    run = _kedro_compare(start_kedro_run, project, env, tmp_path / "killed.log")
     deadline = time.monotonic() + 900
     while not list(runs.glob("appearance_seed0/*/finished_model.pt")):  # the first run is done
         assert run.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
@@ -113,7 +117,9 @@ def test_a_compare_killed_between_runs_reuses_the_finished_run_and_ends_as_an_un
     assert not (project / "data/08_reporting/compare/runs.csv").exists()
     ModelBundle.load(next(runs.rglob("finished_model.pt")))  # whole (written to a temp file, then renamed)
 
-    output = finish_kedro_run(_kedro_compare(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
+    output = finish_kedro_run(
+        _kedro_compare(start_kedro_run, project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log"
+    )
     assert "appearance_seed0 already trained with these settings, reusing" in output, output[-3000:]
     assert "sps_seed0 already trained" not in output
     rerun = _results(project)

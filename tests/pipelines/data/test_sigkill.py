@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_project, finish_kedro_run, start_kedro_run
+from tests.conftest import copy_project, finish_kedro_run
 
 FACES = 96
 CHUNK = 4  # one analysis part per 4 images: 24 parts, written one after another
@@ -22,13 +22,13 @@ PARAMS = (
 )
 
 
-def _kedro_data(project, env, log):
+def _kedro_data(start_kedro_run, project, env, log):
     return start_kedro_run(project, ["--pipelines=data", "--params", PARAMS], env, log)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp_path):
+def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp_path, start_kedro_run):
     project = copy_project(tmp_path)
     env = {
         **os.environ,
@@ -39,7 +39,9 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     model_input = project / "data/05_model_input/model_input_faces.parquet"
     parts = project / "data/02_intermediate/face_cache/parts"
 
-    finish_kedro_run(_kedro_data(project, env, tmp_path / "reference.log"), tmp_path / "reference.log")
+    finish_kedro_run(
+        _kedro_data(start_kedro_run, project, env, tmp_path / "reference.log"), tmp_path / "reference.log"
+    )
     reference = pd.read_parquet(model_input)
     reference_analysis = pd.read_parquet(project / "data/02_intermediate/face_analysis.parquet")
     total_parts = len(list(parts.glob("*.parquet")))  # the rendered set's images (duplicates too) / CHUNK
@@ -49,7 +51,7 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
         if derived.name != "01_raw":
             shutil.rmtree(derived)
 
-    run = _kedro_data(project, env, tmp_path / "killed.log")
+    run = _kedro_data(start_kedro_run, project, env, tmp_path / "killed.log")
     deadline = time.monotonic() + 600
     while len(list(parts.glob("*.parquet"))) < 3:  # the analysis has begun writing its parts
         assert run.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
@@ -63,7 +65,9 @@ def test_a_data_run_killed_mid_analysis_resumes_to_the_uninterrupted_outputs(tmp
     for part in parts.glob("*.parquet"):
         pd.read_parquet(part)  # every part that exists is whole
 
-    output = finish_kedro_run(_kedro_data(project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log")
+    output = finish_kedro_run(
+        _kedro_data(start_kedro_run, project, env, tmp_path / "rerun.log"), tmp_path / "rerun.log"
+    )
     cached = re.search(r"face analysis: (\d+) of (\d+) images cached", output)
     assert cached and int(cached[1]) == written * CHUNK, output[-3000:]  # resumed, not redone
     pd.testing.assert_frame_equal(pd.read_parquet(model_input), reference)

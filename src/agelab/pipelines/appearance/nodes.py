@@ -88,6 +88,7 @@ def write_model_card(
         training={
             **dataclasses.asdict(config.training),
             "lambda_dist": config.lambda_dist,
+            "label_sigma": config.label_sigma,
             "image_size": config.image_size,
             "backbone": config.model.backbone,
             "pretrained_weights": config.model.pretrained_weights or "none (random init)",
