@@ -298,3 +298,28 @@ def test_the_real_environment_trains_foss_on_the_wider_subset_with_its_own_model
     monkeypatch.setenv("AGELAB_WIDER_FACE_DIR", "/data/WIDER")
     assert loader("real")["catalog"]["raw_wider_face"]["path"] == "/data/WIDER"
     assert "foss.detector" in DataCatalog.from_config(catalog)
+
+
+def test_kedro_vizs_partial_run_notice_is_dropped_and_other_records_of_its_hook_kept():
+    import logging
+
+    assert settings.HOOKS  # importing the settings installed the filter
+    hook_logger = logging.getLogger("kedro_viz.integrations.kedro.run_hooks")
+
+    def passes(message: str) -> bool:
+        record = hook_logger.makeRecord(hook_logger.name, logging.WARNING, __file__, 1, message, (), None)
+        return hook_logger.filter(record)
+
+    assert not passes(
+        "Workflow tracking is disabled during partial pipeline runs (executed using --to-nodes)"
+    )
+    assert not passes("Workflow tracking is disabled for non-sequential runners")
+    assert passes("could not write .viz/kedro_pipeline_events.json")
+
+
+def test_kedro_telemetry_is_declined_for_every_clone():
+    """kedro-telemetry reads ``.telemetry`` in the project folder: a committed ``consent: false`` keeps a
+    newcomer's ``kedro run`` from asking, and from trying to send usage data."""
+    import yaml
+
+    assert yaml.safe_load((PROJECT_ROOT / ".telemetry").read_text()) == {"consent": False}
