@@ -45,9 +45,22 @@ def ensure_peer() -> Path:
     return python
 
 
-def run_agelab(model: str, paths: list[str], folder: Path) -> tuple[pd.DataFrame, float]:
+def run_agelab(
+    model: str, paths: list[str], folder: Path, options: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, float]:
+    """``agelab predict`` on ``paths`` as a subprocess: its table and its own timer's seconds (the model
+    loaded and warmed up before the timer starts); ``options`` are more command-line options."""
     output = folder / "agelab.csv"
-    command = [str(ROOT / ".venv/bin/agelab"), "predict", *paths, "--model", model, "--output", str(output)]
+    command = [
+        str(ROOT / ".venv/bin/agelab"),
+        "predict",
+        *paths,
+        "--model",
+        model,
+        "--output",
+        str(output),
+        *options,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     seconds = float(re.search(r"unreadable, ([0-9.]+) s \(", done.stdout).group(1))
     return pd.read_csv(output), seconds
