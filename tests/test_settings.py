@@ -286,6 +286,7 @@ def test_the_real_environment_trains_foss_on_the_wider_subset_with_its_own_model
     assert foss.model.detector_input == foss.data.canvas == 384
     assert foss.evaluation.tiled_grids == (2, 3) and foss.baselines.extra_detectors == ("hog:0",)
     assert foss.model.detector_width == 0.5  # kept from conf/base
+    assert foss.annotation.image_scale == 0.333 and foss.annotation.nms_iou == 0.5  # UTKFace shown at 1/3
     catalog = config["catalog"]
     assert catalog["raw_wider_face"]["path"] == "../shared/datasets/wider_face_train_subset"
     assert catalog["foss.detector"]["filepath"] == "data/06_models/foss/real/face_detector.pt"

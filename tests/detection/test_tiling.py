@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from agelab.detection.tiling import FaceImage, letterbox_into, tile_images
+from agelab.detection.tiling import FaceImage, centred_on_canvas, letterbox_into, tile_images
 
 
 def _face_image(value: int, width: int = 100, height: int = 100) -> FaceImage:
@@ -128,3 +128,19 @@ def test_each_of_the_first_tiles_shows_its_own_loaded_image_and_loads_are_distin
     loads[:] = []
     tile_images(load, list(range(9)), 40, 1, np.random.default_rng(0))
     assert len(loads) == 1  # one tile loads one image, not max_distinct
+
+
+def test_an_image_centred_on_a_canvas_twice_its_size_by_hand():
+    image = np.arange(2 * 4 * 3, dtype=np.uint8).reshape(2, 4, 3) + 1
+    canvas, corner = centred_on_canvas(image, 0.5, fill=7)
+    assert canvas.shape == (4, 8, 3) and corner == (2, 1)
+    assert (canvas[1:3, 2:6] == image).all()
+    outside = np.ones((4, 8), bool)
+    outside[1:3, 2:6] = False
+    assert (canvas[outside] == 7).all()
+
+
+def test_an_image_at_scale_one_is_its_own_canvas():
+    image = np.full((5, 3, 3), 200, np.uint8)
+    canvas, corner = centred_on_canvas(image, 1.0)
+    assert corner == (0, 0) and (canvas == image).all()

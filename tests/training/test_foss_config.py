@@ -38,3 +38,9 @@ def test_extra_baseline_detectors_are_named_kind_and_up_sampling():
     assert BaselineConfig(extra_detectors=("hog:0", "mmod:0")).extra_detectors == ("hog:0", "mmod:0")
     with pytest.raises(ValueError, match=re.escape("'cnn:0' is not '<hog|mmod>:<up-sampling>'")):
         BaselineConfig(extra_detectors=("cnn:0",))
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.5, 1.5])
+def test_an_annotation_image_scale_outside_zero_to_one_is_refused(scale):
+    with pytest.raises(ConfigError, match=r"image_scale"):
+        foss_config({"annotation": {"image_scale": scale}})

@@ -4,6 +4,7 @@ network untrained finds none, so a wrong focal loss, size/offset target or decod
 import dataclasses
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from agelab.detection.augmentation import NO_AUGMENTATION
@@ -60,3 +61,38 @@ def test_the_detector_learns_to_find_faces_an_untrained_one_misses(tmp_path):
     assert ap_trained > 0.6, [round(1 - h["val_metric"], 3) for h in result.history]
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_annotation_at_a_smaller_image_scale_gives_boxes_in_the_images_own_pixels(tmp_path):
+    """§4.2's annotation with ``image_scale`` 0.5: the detector sees the image centred on a canvas twice its
+    size, and each box comes back shifted by the image's corner on that canvas — equal to the boxes found on
+    that same canvas written as a file of its own, less the corner."""
+    import pandas as pd
+    import torch
+
+    from agelab.detection.tiling import centred_on_canvas
+    from agelab.models.centernet import CenterNetFaceDetector
+    from agelab.training.foss_training import annotate_single_face_images
+
+    torch.manual_seed(0)
+    detector = CenterNetFaceDetector(0.25, 16, False, 128)
+    image = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    canvas, (left, top) = centred_on_canvas(image, 0.5)
+    assert (left, top) == (40, 30)
+    Image.fromarray(image).save(tmp_path / "face.png")
+    Image.fromarray(canvas).save(tmp_path / "canvas.png")
+
+    def annotate(name: str, scale: float) -> pd.Series:
+        faces = pd.DataFrame(
+            {"image_path": [str(tmp_path / name)], "split": ["test"], "age": [30.0], "gender": [0]}
+        )
+        table, _ = annotate_single_face_images(
+            detector, faces, score_threshold=0.0, device="cpu", show_progress=False, image_scale=scale
+        )
+        return table.iloc[0]
+
+    scaled, on_canvas = annotate("face.png", 0.5), annotate("canvas.png", 1.0)
+    assert scaled["n_detected"] == on_canvas["n_detected"] > 0
+    corner = {"foss_box_x0": left, "foss_box_y0": top, "foss_box_x1": left, "foss_box_y1": top}
+    for column, shift in corner.items():
+        assert scaled[column] == pytest.approx(on_canvas[column] - shift, abs=1e-3)

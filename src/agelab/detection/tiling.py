@@ -46,6 +46,18 @@ def letterbox_into(
     return FaceImage(target, boxes, source.ages, source.genders)
 
 
+def centred_on_canvas(image: np.ndarray, scale: float, fill: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """``image`` (pixels unchanged) at the centre of a ``fill`` canvas whose sides are ``1 / scale`` times
+    its own: a face filling the image then fills ``scale`` of each side of the picture, as in a
+    ``1 / scale`` × ``1 / scale`` tiling. Returns the canvas and the image's top-left corner (x, y) on it."""
+    height, width = image.shape[:2]
+    canvas_h, canvas_w = max(height, round(height / scale)), max(width, round(width / scale))
+    left, top = (canvas_w - width) // 2, (canvas_h - height) // 2
+    canvas = np.full((canvas_h, canvas_w, *image.shape[2:]), fill, image.dtype)
+    canvas[top : top + height, left : left + width] = image
+    return canvas, (left, top)
+
+
 def tile_images(
     load: Callable[[int], FaceImage],
     candidates: Sequence[int],

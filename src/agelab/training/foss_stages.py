@@ -133,6 +133,7 @@ def age_image_annotations(
         score_threshold=config.annotation.score_threshold,
         k=config.annotation.k,
         nms_iou=config.annotation.nms_iou,
+        image_scale=config.annotation.image_scale,
         device=config.detector_training.device,
         show_progress=config.show_progress,
     )

@@ -28,6 +28,7 @@ from agelab.config import ConfigError
 from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
+from agelab.detection.tiling import centred_on_canvas
 from agelab.device import resolve_device
 from agelab.evaluation.detection import ImageDetections, average_precision
 from agelab.losses.age import age_moments
@@ -216,12 +217,15 @@ def annotate_single_face_images(
     nms_iou: float | None = 0.5,
     device: str = "auto",
     show_progress: bool = True,
+    image_scale: float = 1.0,
 ) -> tuple[pd.DataFrame, dict]:
     """§4.2: box every single-face image (``image_path``, ``split``, ``age``, ``gender``) with the trained
     detector (duplicates overlapping by IoU > ``nms_iou`` count once). Adds ``n_detected``, the box of the
     largest detection and ``foss_use``: training and
     validation images are used only with exactly one detected face; test images keep their largest face.
-    Unreadable images are skipped and counted (``reason``)."""
+    Unreadable images are skipped and counted (``reason``). With ``image_scale`` < 1 the detector sees each
+    image at the centre of a larger black canvas (:func:`~agelab.detection.tiling.centred_on_canvas`); the
+    boxes are returned in the image's own pixels."""
     target = resolve_device(device)
     detector = detector.to(target).eval()
     rows = []
@@ -239,8 +243,10 @@ def annotate_single_face_images(
         except (OSError, UnidentifiedImageError) as exc:
             rows.append({**record, "n_detected": 0, "foss_use": False, "reason": f"unreadable: {exc}"})
             continue
-        output = _detector_predict(detector, image_tensor(pixels, target), k).view(-1, 5).cpu()
+        canvas, (left, top) = centred_on_canvas(pixels, image_scale)
+        output = _detector_predict(detector, image_tensor(canvas, target), k).view(-1, 5).cpu()
         output = output[output[:, 4] >= score_threshold]
+        output[:, :4] -= torch.tensor([left, top, left, top], dtype=output.dtype)
         found = output[suppress_duplicates(output[:, :4], output[:, 4], nms_iou)].numpy()
         n = len(found)
         box = found[largest_box_index(found[:, :4])] if n else np.full(5, np.nan)
