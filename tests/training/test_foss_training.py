@@ -4,14 +4,23 @@ network untrained finds none, so a wrong focal loss, size/offset target or decod
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from agelab.detection.augmentation import NO_AUGMENTATION
+from agelab.detection.tiling import centred_on_canvas
 from agelab.losses.foss import FossLossWeights
+from agelab.models.centernet import CenterNetFaceDetector
 from agelab.training.engine import TrainConfig
 from agelab.training.foss_data import FaceRecord
-from agelab.training.foss_training import DataConfig, FossModelConfig, train_face_detector
+from agelab.training.foss_training import (
+    DataConfig,
+    FossModelConfig,
+    annotate_single_face_images,
+    train_face_detector,
+)
 
 MODEL = FossModelConfig(detector_width=0.25, head_conv=16, deformable=False, detector_input=128)
 
@@ -67,13 +76,6 @@ def test_annotation_at_a_smaller_image_scale_gives_boxes_in_the_images_own_pixel
     """§4.2's annotation with ``image_scale`` 0.5: the detector sees the image centred on a canvas twice its
     size, and each box comes back shifted by the image's corner on that canvas — equal to the boxes found on
     that same canvas written as a file of its own, less the corner."""
-    import pandas as pd
-    import torch
-
-    from agelab.detection.tiling import centred_on_canvas
-    from agelab.models.centernet import CenterNetFaceDetector
-    from agelab.training.foss_training import annotate_single_face_images
-
     torch.manual_seed(0)
     detector = CenterNetFaceDetector(0.25, 16, False, 128)
     image = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
