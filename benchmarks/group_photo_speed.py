@@ -24,12 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from predict_vs_age_and_gender import run_agelab
-from wider_detectors import DEFAULT_ROOT, recall_at_least_16px
+from wider_detectors import DEFAULT_ROOT, held_out_truths, recall_at_least_16px
 
-from agelab.detection.holdout import HoldoutConfig, evaluation_split, split_if_unsplit
 from agelab.evaluation.detection import ImageDetections, wider_face_evaluation
-from agelab.evaluation.multi_person import DetectionTruth, detection_truth_from_index
-from agelab.readers.wider_face import read_wider_face
+from agelab.evaluation.multi_person import DetectionTruth
 
 BOX = ["box_x0", "box_y0", "box_x1", "box_y1"]
 
@@ -45,8 +43,7 @@ def detection_figures(table: pd.DataFrame, truths: list[DetectionTruth]) -> dict
         scores = np.zeros(0) if found is None else found["detector_score"].to_numpy(np.float64)
         images.append(ImageDetections(boxes, scores, truth.boxes, truth.ignore))
     result = wider_face_evaluation(images)
-    valid = sum(int((~t.ignore).sum()) for t in truths)
-    found = round(result["recall"] * valid)  # true faces matched at IoU >= 0.5
+    found = round(result["recall"] * result["faces"])  # true faces matched at IoU >= 0.5 (ignore boxes aside)
     return {
         "recall": result["recall"],
         "recall_16px": recall_at_least_16px(result),
@@ -66,8 +63,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
-    index = split_if_unsplit(read_wider_face(args.root).index, HoldoutConfig())
-    truths = detection_truth_from_index(index[index["split_hint"] == evaluation_split(index)])
+    truths = held_out_truths(args.root)
     truths = truths[: args.limit] if args.limit else truths
     sides = {
         "FOSS (agelab predict, FOSS model)": (args.foss, ()),

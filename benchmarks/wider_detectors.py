@@ -21,11 +21,21 @@ from pathlib import Path
 
 from agelab.detection.holdout import HoldoutConfig, evaluation_split, split_if_unsplit
 from agelab.evaluation.face_predictors import dlib_faces
-from agelab.evaluation.multi_person import detection_average_precision, detection_truth_from_index
+from agelab.evaluation.multi_person import (
+    DetectionTruth,
+    detection_average_precision,
+    detection_truth_from_index,
+)
 from agelab.readers.wider_face import read_wider_face
 from agelab.training.foss_config import detector_label, detector_spec
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared/datasets/wider_face_train_subset"
+
+
+def held_out_truths(root: Path) -> list[DetectionTruth]:
+    """The held-out photos of the subset at ``root`` (the FOSS pipeline's default split) with their faces."""
+    index = split_if_unsplit(read_wider_face(root).index, HoldoutConfig())
+    return detection_truth_from_index(index[index["split_hint"] == evaluation_split(index)])
 
 
 def recall_at_least_16px(result: dict) -> float:
@@ -44,11 +54,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    index = split_if_unsplit(read_wider_face(args.root).index, HoldoutConfig())
-    split = evaluation_split(index)
-    truths = detection_truth_from_index(index[index["split_hint"] == split])[: args.limit]
+    truths = held_out_truths(args.root)[: args.limit]
     faces = sum(len(t.boxes) for t in truths)
-    print(f"{args.root}: {len(truths)} held-out ({split}) photos, {faces} faces")
+    print(f"{args.root}: {len(truths)} held-out photos, {faces} faces")
     print(
         "| detector | AP@0.5 | recall | recall ≥ 16 px | AP ≥ 32 px | recall ≥ 32 px | AP 16–32 px "
         "| images/s |"

@@ -52,6 +52,8 @@ def centred_on_canvas(image: np.ndarray, scale: float, fill: int = 0) -> tuple[n
     ``1 / scale`` × ``1 / scale`` tiling. Returns the canvas and the image's top-left corner (x, y) on it."""
     height, width = image.shape[:2]
     canvas_h, canvas_w = max(height, round(height / scale)), max(width, round(width / scale))
+    if (canvas_h, canvas_w) == (height, width):
+        return image, (0, 0)  # scale 1: no copy
     left, top = (canvas_w - width) // 2, (canvas_h - height) // 2
     canvas = np.full((canvas_h, canvas_w, *image.shape[2:]), fill, image.dtype)
     canvas[top : top + height, left : left + width] = image
