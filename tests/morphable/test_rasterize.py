@@ -168,13 +168,23 @@ def test_a_large_triangle_partly_left_of_and_above_the_image_is_drawn_whole_by_i
     np.testing.assert_array_equal(frags.triangle, _coverage_by_hand())
 
 
-def test_triangles_are_grouped_by_the_smallest_window_that_holds_them():
-    from agelab.morphable.rasterize import _window_groups
+def test_triangles_are_grouped_by_the_width_and_height_of_their_box():
+    from agelab.morphable.rasterize import _box_groups
 
     ids = np.array([10, 11, 12, 13, 14, 15])
-    extent = np.array([1, 2, 3, 5, 8, 9])
-    groups = [(g.tolist(), w) for g, w in _window_groups(ids, extent, 8)]
-    assert groups == [([10], 1), ([11], 2), ([12], 4), ([13, 14], 8)]  # 9 > max_window: drawn on its own
-    groups = [(g.tolist(), w) for g, w in _window_groups(ids, extent, 6)]
-    assert groups == [([10], 1), ([11], 2), ([12], 4), ([13], 6)]  # the last window is max_window itself
-    assert _window_groups(ids[:0], extent[:0], 8) == []
+    box = np.array([[2, 3], [3, 2], [2, 3], [1, 1], [8, 1], [9, 2]])  # (width, height)
+    groups = sorted((g.tolist(), w, h) for g, w, h in _box_groups(ids, box, 8))
+    # same width and height together, 2 × 3 apart from 3 × 2; a side over max_window: drawn on its own
+    assert groups == [([10, 12], 2, 3), ([11], 3, 2), ([13], 1, 1), ([14], 8, 1), ([15], 9, 2)]
+    # 9 is within max_window 9: 8 × 1 and 9 × 2 are groups of one by their sizes, not as large boxes
+    assert sorted(len(g) for g, _, _ in _box_groups(ids, box, 9)) == [1, 1, 1, 1, 2]
+    assert _box_groups(ids[:0], box[:0], 8) == []
+
+
+def test_of_two_surfaces_at_the_same_depth_the_lower_triangle_index_wins_whatever_the_box_sizes():
+    # the staircase triangle (box 4 × 4) and a larger one (box 6 × 5) over it at the same depth
+    small = [[0.0, 0.0], [0.0, 4.0], [4.0, 0.0]]
+    large = [[0.0, 0.0], [0.0, 5.0], [6.0, 0.0]]
+    for first, second in ((small, large), (large, small)):
+        frags = rasterize(np.array(first + second), np.ones(6), np.array([[0, 1, 2], [3, 4, 5]]), 5, 6)
+        assert frags.triangle[0, 0] == 0 and frags.triangle[1, 1] == 0  # both hold these: index 0 wins

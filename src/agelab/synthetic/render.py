@@ -81,20 +81,20 @@ def cluttered_background(rng: np.random.Generator, size: int) -> np.ndarray:
     angle = rng.uniform(0, 2 * np.pi)
     grad = (np.cos(angle) * t[None, :] + np.sin(angle) * t[:, None]) / 1.5 + 0.3
     image = c0 * (1 - grad[..., None]) + c1 * grad[..., None]
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    blotches = value_noise(xx, yy, size / 6, int(rng.integers(2**31))) - 0.5
+    xs = np.arange(size, dtype=np.float64)  # pixel columns (and rows): the grid broadcast, never built
+    blotches = value_noise(xs[None, :], xs[:, None], size / 6, int(rng.integers(2**31))) - 0.5
     image *= 1 + 0.35 * blotches[..., None]
     for _ in range(int(rng.integers(1, 5))):  # clutter: soft rectangles
         x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
         w, h = rng.uniform(0.1, 0.6, 2) * size
-        inside = (xx > x0) & (xx < x0 + w) & (yy > y0) & (yy < y0 + h)
+        inside = ((xs > x0) & (xs < x0 + w))[None, :] & ((xs > y0) & (xs < y0 + h))[:, None]
         image[inside] = image[inside] * 0.4 + rng.uniform(0, 1, 3) * 0.6
     return np.clip(image, 0, 1)
 
 
 def _ellipse(size: int, centre: np.ndarray, radii: tuple[float, float], angle: float) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    dx, dy = xx - centre[0], yy - centre[1]
+    centres = np.arange(size, dtype=np.float64) + 0.5
+    dx, dy = (centres - centre[0])[None, :], (centres - centre[1])[:, None]  # broadcast to the grid
     c, s = math.cos(angle), math.sin(angle)
     u, v = c * dx + s * dy, -s * dx + c * dy
     return (u / radii[0]) ** 2 + (v / radii[1]) ** 2 < 1

@@ -20,20 +20,39 @@ from agelab.synthetic.spec import FaceSpec
 GREY_HAIR = np.array([0.62, 0.62, 0.6])
 
 
+def _lattice(i: np.ndarray, j: np.ndarray, seed: int) -> np.ndarray:
+    """A hash of the integer lattice point ``(i, j)`` in [0, 1] (broadcasts)."""
+    h = (i * 374761393 + j * 668265263 + seed * 2147483647) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
+    return (h ^ (h >> 16)).astype(np.float64) / 0xFFFFFFFF
+
+
 def value_noise(x: np.ndarray, y: np.ndarray, scale: float, seed: int) -> np.ndarray:
-    """Smooth lattice noise in [0, 1] attached to surface coordinates (deterministic per seed)."""
+    """Smooth lattice noise in [0, 1] attached to surface coordinates (deterministic per seed); ``x`` and
+    ``y`` broadcast (a row of columns and a column of rows give an image's grid).
+
+    Each lattice corner is hashed once on the grid that bounds the points and gathered four times (the
+    same values as hashing the four corners of every point; a few times cheaper on an image's points),
+    unless that grid is much larger than the point set."""
     gx, gy = x / scale, y / scale
     ix, iy = np.floor(gx).astype(np.int64), np.floor(gy).astype(np.int64)
     fx, fy = gx - ix, gy - iy
     fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
-
-    def lattice(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        h = (i * 374761393 + j * 668265263 + seed * 2147483647) & 0xFFFFFFFF
-        h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
-        return (h ^ (h >> 16)).astype(np.float64) / 0xFFFFFFFF
-
-    top = lattice(ix, iy) * (1 - fx) + lattice(ix + 1, iy) * fx
-    bottom = lattice(ix, iy + 1) * (1 - fx) + lattice(ix + 1, iy + 1) * fx
+    points = np.broadcast(ix, iy)
+    if points.size == 0:
+        return np.zeros(points.shape)
+    x0, y0 = int(ix.min()), int(iy.min())
+    nx, ny = int(ix.max()) - x0 + 2, int(iy.max()) - y0 + 2
+    if nx * ny <= 2 * points.size:
+        table = _lattice(np.arange(x0, x0 + nx)[None, :], np.arange(y0, y0 + ny)[:, None], seed).ravel()
+        corner = (iy - y0) * nx + (ix - x0)
+        l00, l10 = table[corner], table[corner + 1]
+        l01, l11 = table[corner + nx], table[corner + nx + 1]
+    else:
+        l00, l10 = _lattice(ix, iy, seed), _lattice(ix + 1, iy, seed)
+        l01, l11 = _lattice(ix, iy + 1, seed), _lattice(ix + 1, iy + 1, seed)
+    top = l00 * (1 - fx) + l10 * fx
+    bottom = l01 * (1 - fx) + l11 * fx
     return top * (1 - fy) + bottom * fy
 
 
