@@ -3,7 +3,11 @@ trained on that subset must clear (FOSS-on-real-photos issue: recall@0.5 on face
 dlib HOG's with up-sampling 1; AP@0.5 on faces >= 32 px >= 0.8).
 
     .venv/bin/python benchmarks/wider_detectors.py [--root ../shared/datasets/wider_face_train_subset] \\
-        [--detectors hog:0 hog:1 mmod:0] [--json out.json]
+        [--detectors hog:0 hog:1 mmod:0 foss:data/06_models/foss/real/face_detector.pt] [--json out.json]
+
+``foss:<path>`` scores a trained FOSS face detector (the ``foss.detector`` bundle the FOSS pipeline's
+``train_face_detector`` node writes) exactly as ``evaluate_foss_model`` does: its top 100 heatmap peaks,
+duplicates above IoU 0.5 suppressed — so a detector can be judged before the age stages are trained.
 
 The photos are the held-out test split of ``agelab.detection.holdout`` with the FOSS pipeline's defaults
 (20 % of each event's photos, seed 0), scored with the WIDER FACE protocol
@@ -17,15 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from agelab.detection.holdout import HoldoutConfig, evaluation_split, split_if_unsplit
-from agelab.evaluation.face_predictors import dlib_faces
+from agelab.evaluation.face_predictors import detector_faces, dlib_faces
 from agelab.evaluation.multi_person import (
     DetectionTruth,
     detection_average_precision,
     detection_truth_from_index,
 )
+from agelab.models.bundle import ModelBundle
 from agelab.readers.wider_face import read_wider_face
 from agelab.training.foss_config import detector_label, detector_spec
 
@@ -43,6 +49,16 @@ def recall_at_least_16px(result: dict) -> float:
     sizes = [result["by_size"][name] for name in ("large", "medium")]
     faces = sum(size["faces"] for size in sizes)
     return sum(size["recall"] * size["faces"] for size in sizes if size["faces"]) / faces
+
+
+def predictor(spec: str, min_score: float) -> tuple[str, Callable]:
+    """``hog:<n>`` / ``mmod:<n>`` (dlib) or ``foss:<bundle path>`` → (row label, image → faces)."""
+    kind, _, path = spec.partition(":")
+    if kind == "foss":
+        detector = ModelBundle.load(path).build().eval()
+        return f"FOSS detector ({path})", detector_faces(detector, k=100, device="cpu", nms_iou=0.5)
+    kind, upsample = detector_spec(spec)
+    return detector_label(spec), dlib_faces(upsample, min_score, detector=kind)
 
 
 def main() -> None:
@@ -64,14 +80,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for spec in args.detectors:
-        kind, upsample = detector_spec(spec)
+        label, predict = predictor(spec, args.min_score)
         start = time.perf_counter()
-        result = detection_average_precision(
-            dlib_faces(upsample, args.min_score, detector=kind), truths, show_progress=True, label=spec
-        )
+        result = detection_average_precision(predict, truths, show_progress=True, label=spec)
         seconds = time.perf_counter() - start
         r = {
-            "detector": detector_label(spec),
+            "detector": label,
             "ap": result["ap"],
             "recall": result["recall"],
             "recall_16px_and_up": recall_at_least_16px(result),
