@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from agelab.detection.tiling import FaceImage, centred_on_canvas, letterbox_into, tile_images
+from agelab.detection.tiling import (
+    FaceImage,
+    centred_on_canvas,
+    grid_for_scale,
+    images_in_grid,
+    letterbox_into,
+    tile_images,
+)
 
 
 def _face_image(value: int, width: int = 100, height: int = 100) -> FaceImage:
@@ -144,3 +151,33 @@ def test_an_image_at_scale_one_is_its_own_canvas():
     image = np.full((5, 3, 3), 200, np.uint8)
     canvas, corner = centred_on_canvas(image, 1.0)
     assert corner == (0, 0) and (canvas == image).all()
+
+
+def test_images_in_a_grid_by_hand():
+    """Three images in a 2 x 2 grid: cells 4 px (the largest side), row by row, each image centred in its
+    cell, the fourth cell left black."""
+    a = np.full((4, 4, 3), 10, np.uint8)
+    b = np.full((2, 4, 3), 20, np.uint8)  # 2 high: one row of padding above and below in its cell
+    c = np.full((4, 2, 3), 30, np.uint8)  # 2 wide: one column either side
+    picture, rectangles = images_in_grid([a, b, c], 2)
+    assert picture.shape == (8, 8, 3)
+    assert rectangles == [(0, 0, 4, 4), (4, 1, 8, 3), (1, 4, 3, 8)]
+    assert (
+        (picture[0:4, 0:4] == 10).all()
+        and (picture[1:3, 4:8] == 20).all()
+        and (picture[4:8, 1:3] == 30).all()
+    )
+    assert (picture[0, 4:8] == 0).all() and (picture[4:8, 0] == 0).all() and (picture[4:8, 4:8] == 0).all()
+    with pytest.raises(ValueError, match="1 to 4 images"):
+        images_in_grid([a] * 5, 2)
+
+
+@pytest.mark.parametrize(("scale", "grid"), [(1.0, 1), (0.5, 2), (0.333, 3), (1 / 3, 3), (0.25, 4)])
+def test_the_grid_of_an_image_scale(scale, grid):
+    assert grid_for_scale(scale) == grid
+
+
+@pytest.mark.parametrize("scale", [0.4, 0.0, 1.5])
+def test_a_scale_that_is_no_whole_grid_is_refused(scale):
+    with pytest.raises(ValueError, match="scale"):
+        grid_for_scale(scale)

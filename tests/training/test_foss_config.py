@@ -44,3 +44,11 @@ def test_extra_baseline_detectors_are_named_kind_and_up_sampling():
 def test_an_annotation_image_scale_outside_zero_to_one_is_refused(scale):
     with pytest.raises(ConfigError, match=r"image_scale"):
         foss_config({"annotation": {"image_scale": scale}})
+
+
+def test_an_annotation_layout_is_canvas_or_a_whole_grid():
+    assert foss_config({"annotation": {"image_scale": 0.333, "layout": "grid"}}).annotation.layout == "grid"
+    with pytest.raises(ConfigError, match="layout must be 'canvas' or 'grid'"):
+        foss_config({"annotation": {"layout": "mosaic"}})
+    with pytest.raises(ConfigError, match="needs image_scale 1/g"):
+        foss_config({"annotation": {"image_scale": 0.4, "layout": "grid"}})

@@ -13,11 +13,13 @@ from agelab.detection.augmentation import NO_AUGMENTATION
 from agelab.detection.tiling import centred_on_canvas
 from agelab.losses.foss import FossLossWeights
 from agelab.models.centernet import CenterNetFaceDetector
+from agelab.models.foss_decoding import image_tensor
 from agelab.training.engine import TrainConfig
 from agelab.training.foss_data import FaceRecord
 from agelab.training.foss_training import (
     DataConfig,
     FossModelConfig,
+    _detector_predict,
     annotate_single_face_images,
     train_face_detector,
 )
@@ -98,3 +100,57 @@ def test_annotation_at_a_smaller_image_scale_gives_boxes_in_the_images_own_pixel
     corner = {"foss_box_x0": left, "foss_box_y0": top, "foss_box_x1": left, "foss_box_y1": top}
     for column, shift in corner.items():
         assert scaled[column] == pytest.approx(on_canvas[column] - shift, abs=1e-3)
+
+
+def test_grid_annotation_gives_each_image_the_detections_centred_on_it_in_its_own_pixels(tmp_path):
+    """``layout="grid"`` at scale 1/2: four 60 x 80 images share one 160 x 160 picture of 80 px cells, image i
+    at column i % 2, row i // 2, 10 px down in its cell. Each image gets the picture's detections whose
+    centre lies on it, clipped to it and moved by its corner (worked out here by hand from the picture's
+    raw detections); an unreadable file in between keeps its place and is counted."""
+    torch.manual_seed(0)
+    detector = CenterNetFaceDetector(0.25, 16, False, 128).eval()
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 255, (60, 80, 3), dtype=np.uint8) for _ in range(4)]
+    paths = []
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.png"))
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    paths.insert(2, str(tmp_path / "broken.png"))
+    faces = pd.DataFrame({"image_path": paths, "split": "test", "age": 30.0, "gender": 0})
+    table, report = annotate_single_face_images(
+        detector,
+        faces,
+        score_threshold=0.0,
+        k=20,
+        nms_iou=None,
+        device="cpu",
+        show_progress=False,
+        image_scale=0.5,
+        layout="grid",
+    )
+    assert table["image_path"].tolist() == paths and report["excluded_by_reason"] == {"unreadable": 1}
+    picture = np.zeros((160, 160, 3), np.uint8)
+    corners = [(0, 10), (80, 10), (0, 90), (80, 90)]
+    for image, (left, top) in zip(images, corners, strict=True):
+        picture[top : top + 60, left : left + 80] = image
+    with torch.no_grad():
+        raw = _detector_predict(detector, image_tensor(picture), 20).view(-1, 5).numpy()
+    centres = (raw[:, :2] + raw[:, 2:4]) / 2
+    rows = table.drop(index=2).reset_index(drop=True)
+    assert 0 < rows["n_detected"].sum() <= 20  # peaks on the black bands between images belong to none
+    for i, (left, top) in enumerate(corners):
+        on_image = (
+            (centres[:, 0] >= left)
+            & (centres[:, 0] < left + 80)
+            & (centres[:, 1] >= top)
+            & (centres[:, 1] < top + 60)
+        )
+        boxes = raw[on_image, :4].copy()
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(left, left + 80) - left
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(top, top + 60) - top
+        assert rows.loc[i, "n_detected"] == on_image.sum()
+        if on_image.any():
+            largest = boxes[np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))]
+            got = rows.loc[i, ["foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1"]].to_numpy(float)
+            np.testing.assert_allclose(got, largest, atol=1e-3)

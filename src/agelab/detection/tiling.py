@@ -60,6 +60,39 @@ def centred_on_canvas(image: np.ndarray, scale: float, fill: int = 0) -> tuple[n
     return canvas, (left, top)
 
 
+def grid_for_scale(scale: float) -> int:
+    """The grid ``g`` whose cells show an image at ``scale`` of each side: ``round(1 / scale)``, which must be
+    within 0.05 of ``1 / scale`` (1/3 written as 0.333 gives 3; 0.4 gives none)."""
+    if not 0 < scale <= 1:
+        raise ValueError(f"an image scale must be in (0, 1], got {scale}")
+    grid = round(1 / scale)
+    if abs(1 / scale - grid) > 0.05:
+        raise ValueError(f"image scale {scale} is not 1/g for a whole grid g (1/2 = 0.5, 1/3 = 0.333, ...)")
+    return grid
+
+
+def images_in_grid(
+    images: Sequence[np.ndarray], grid: int, fill: int = 0
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Up to ``grid²`` images (pixels unchanged) in one ``grid`` × ``grid`` picture of square cells as large
+    as the largest side among them, row by row, each centred in its cell: a 200 px image in a 3 × 3 grid
+    fills a third of each side, as :func:`centred_on_canvas` at scale 1/3 shows it, with neighbours instead
+    of black.
+    Returns the picture and each image's rectangle on it, ``(left, top, right, bottom)``."""
+    if not 0 < len(images) <= grid * grid:
+        raise ValueError(f"a {grid} x {grid} grid holds 1 to {grid * grid} images, got {len(images)}")
+    cell = max(max(image.shape[:2]) for image in images)
+    picture = np.full((grid * cell, grid * cell, 3), fill, np.uint8)
+    rectangles = []
+    for index, image in enumerate(images):
+        row, column = divmod(index, grid)
+        height, width = image.shape[:2]
+        left, top = column * cell + (cell - width) // 2, row * cell + (cell - height) // 2
+        picture[top : top + height, left : left + width] = image
+        rectangles.append((left, top, left + width, top + height))
+    return picture, rectangles
+
+
 def tile_images(
     load: Callable[[int], FaceImage],
     candidates: Sequence[int],

@@ -134,6 +134,7 @@ def age_image_annotations(
         k=config.annotation.k,
         nms_iou=config.annotation.nms_iou,
         image_scale=config.annotation.image_scale,
+        layout=config.annotation.layout,
         device=config.detector_training.device,
         show_progress=config.show_progress,
     )

@@ -28,7 +28,7 @@ from agelab.config import ConfigError
 from agelab.detection.augmentation import Augmentation
 from agelab.detection.boxes import largest_box_index, suppress_duplicates
 from agelab.detection.encoding import decode_boxes
-from agelab.detection.tiling import centred_on_canvas
+from agelab.detection.tiling import centred_on_canvas, grid_for_scale, images_in_grid
 from agelab.device import resolve_device
 from agelab.evaluation.detection import ImageDetections, average_precision
 from agelab.losses.age import age_moments
@@ -207,6 +207,36 @@ def _image_set(
 
 
 # -- 2. annotation ---------------------------------------------------------------------------------------
+def _read_rgb(path: str) -> tuple[np.ndarray | None, str]:
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB")), ""
+    except (OSError, UnidentifiedImageError) as exc:
+        return None, f"unreadable: {exc}"
+
+
+def _annotation_row(record: dict, found: np.ndarray) -> dict:
+    """One image's §4.2 verdict from its detections ``found`` ``(n, 5)`` (boxes in its pixels, score)."""
+    n = len(found)
+    box = found[largest_box_index(found[:, :4])] if n else np.full(5, np.nan)
+    if record.get("split") == "test":
+        use, reason = n > 0, "" if n else "no face detected"
+    else:
+        use = n == 1
+        reason = "" if use else ("no face detected" if n == 0 else f"{n} faces detected")
+    return {
+        **record,
+        "n_detected": n,
+        "foss_box_x0": float(box[0]),
+        "foss_box_y0": float(box[1]),
+        "foss_box_x1": float(box[2]),
+        "foss_box_y1": float(box[3]),
+        "foss_score": float(box[4]),
+        "foss_use": bool(use),
+        "reason": reason,
+    }
+
+
 @torch.no_grad()
 def annotate_single_face_images(
     detector: CenterNetFaceDetector,
@@ -218,57 +248,73 @@ def annotate_single_face_images(
     device: str = "auto",
     show_progress: bool = True,
     image_scale: float = 1.0,
+    layout: str = "canvas",
 ) -> tuple[pd.DataFrame, dict]:
     """§4.2: box every single-face image (``image_path``, ``split``, ``age``, ``gender``) with the trained
     detector (duplicates overlapping by IoU > ``nms_iou`` count once). Adds ``n_detected``, the box of the
     largest detection and ``foss_use``: training and
     validation images are used only with exactly one detected face; test images keep their largest face.
     Unreadable images are skipped and counted (``reason``). With ``image_scale`` < 1 the detector sees each
-    image at the centre of a larger black canvas (:func:`~agelab.detection.tiling.centred_on_canvas`); the
-    boxes are returned in the image's own pixels."""
+    image at that fraction of each side of a larger picture: with ``layout="canvas"`` alone at the centre of a
+    black canvas (:func:`~agelab.detection.tiling.centred_on_canvas`, one detector pass per image); with
+    ``layout="grid"`` beside the next images in a 1/scale × 1/scale grid
+    (:func:`~agelab.detection.tiling.images_in_grid`, one pass per grid: 9 times fewer at 1/3), where an image
+    owns the detections centred on it, clipped to it. Boxes are returned in each image's own pixels."""
+    if layout not in ("canvas", "grid"):
+        raise ConfigError(f"foss.annotation.layout must be 'canvas' or 'grid', got {layout!r}")
+    grid = grid_for_scale(image_scale) if layout == "grid" else 1
     target = resolve_device(device)
     detector = detector.to(target).eval()
-    rows = []
-    for row in progress_bar(
-        faces.itertuples(index=False),
-        total=len(faces),
-        desc="annotate age images",
-        unit="img",
-        disable=not show_progress,
-    ):
-        record = row._asdict()
-        try:
-            with Image.open(record["image_path"]) as image:
-                pixels = np.asarray(image.convert("RGB"))
-        except (OSError, UnidentifiedImageError) as exc:
-            rows.append({**record, "n_detected": 0, "foss_use": False, "reason": f"unreadable: {exc}"})
-            continue
-        canvas, (left, top) = centred_on_canvas(pixels, image_scale)
-        output = _detector_predict(detector, image_tensor(canvas, target), k).view(-1, 5).cpu()
-        output = output[output[:, 4] >= score_threshold]
-        output[:, :4] -= torch.tensor([left, top, left, top], dtype=output.dtype)
-        found = output[suppress_duplicates(output[:, :4], output[:, 4], nms_iou)].numpy()
-        n = len(found)
-        box = found[largest_box_index(found[:, :4])] if n else np.full(5, np.nan)
-        if record.get("split") == "test":
-            use, reason = n > 0, "" if n else "no face detected"
-        else:
-            use = n == 1
-            reason = "" if use else ("no face detected" if n == 0 else f"{n} faces detected")
-        rows.append(
-            {
-                **record,
-                "n_detected": n,
-                "foss_box_x0": float(box[0]),
-                "foss_box_y0": float(box[1]),
-                "foss_box_x1": float(box[2]),
-                "foss_box_y1": float(box[3]),
-                "foss_score": float(box[4]),
-                "foss_use": bool(use),
-                "reason": reason,
-            }
-        )
-    table = pd.DataFrame(rows)
+    records = [row._asdict() for row in faces.itertuples(index=False)]
+    rows: list[dict | None] = [None] * len(records)
+    pending: list[tuple[int, np.ndarray]] = []  # readable images waiting for their grid
+
+    def detect(picture: np.ndarray) -> torch.Tensor:
+        output = _detector_predict(detector, image_tensor(picture, target), k).view(-1, 5).cpu()
+        return output[output[:, 4] >= score_threshold]
+
+    def finish(index: int, detections: torch.Tensor) -> None:
+        kept = suppress_duplicates(detections[:, :4], detections[:, 4], nms_iou)
+        rows[index] = _annotation_row(records[index], detections[kept].numpy())
+
+    def flush_grid() -> None:
+        picture, rectangles = images_in_grid([pixels for _, pixels in pending], grid)
+        output = detect(picture)
+        centre_x, centre_y = (output[:, 0] + output[:, 2]) / 2, (output[:, 1] + output[:, 3]) / 2
+        for (index, _), (left, top, right, bottom) in zip(pending, rectangles, strict=True):
+            mine = output[(centre_x >= left) & (centre_x < right) & (centre_y >= top) & (centre_y < bottom)]
+            boxes = torch.stack(
+                (
+                    mine[:, 0].clamp(left, right) - left,
+                    mine[:, 1].clamp(top, bottom) - top,
+                    mine[:, 2].clamp(left, right) - left,
+                    mine[:, 3].clamp(top, bottom) - top,
+                    mine[:, 4],
+                ),
+                -1,
+            )
+            finish(index, boxes)
+        pending.clear()
+
+    bar = progress_bar(total=len(records), desc="annotate age images", unit="img", disable=not show_progress)
+    with bar:
+        for index, record in enumerate(records):
+            pixels, problem = _read_rgb(record["image_path"])
+            if pixels is None:
+                rows[index] = {**record, "n_detected": 0, "foss_use": False, "reason": problem}
+            elif layout == "grid":
+                pending.append((index, pixels))
+                if len(pending) == grid * grid:
+                    flush_grid()
+            else:
+                canvas, (left, top) = centred_on_canvas(pixels, image_scale)
+                output = detect(canvas)
+                output[:, :4] -= torch.tensor([left, top, left, top], dtype=output.dtype)
+                finish(index, output)
+            bar.update()
+        if pending:
+            flush_grid()
+    table = pd.DataFrame([row for row in rows if row is not None])
     report = {
         "images": len(table),
         "used": int(table["foss_use"].sum()) if len(table) else 0,
