@@ -283,7 +283,7 @@ def test_the_real_environment_trains_foss_on_the_wider_subset_with_its_own_model
     config = loader("real")
     foss = foss_config(config["parameters"]["foss"])
     assert foss.detection_sets == ("wider_face",) and foss.group_sets == ()
-    assert foss.model.detector_input == foss.data.canvas == 384
+    assert foss.model.detector_input == foss.data.canvas == 448
     assert foss.evaluation.tiled_grids == (2, 3) and foss.baselines.extra_detectors == ("hog:0",)
     assert foss.model.detector_width == 0.5  # kept from conf/base
     assert foss.annotation.image_scale == 0.333 and foss.annotation.nms_iou == 0.5  # UTKFace shown at 1/3
