@@ -41,13 +41,20 @@ class Faces:
 Predictor = Callable[[np.ndarray], Faces]
 
 
-def read_rgb(path: str) -> np.ndarray | None:
+def read_rgb_or_reason(path: str) -> tuple[np.ndarray | None, str]:
+    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB and ``""``, or ``None`` and why it is unreadable."""
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+            return np.asarray(image.convert("RGB")), ""
     except (OSError, UnidentifiedImageError) as exc:
-        logger.warning("skipped unreadable image %s: %s", path, exc)
-        return None
+        return None, f"unreadable: {exc}"
+
+
+def read_rgb(path: str) -> np.ndarray | None:
+    pixels, problem = read_rgb_or_reason(path)
+    if pixels is None:
+        logger.warning("skipped unreadable image %s: %s", path, problem.removeprefix("unreadable: "))
+    return pixels
 
 
 @dataclass(frozen=True)

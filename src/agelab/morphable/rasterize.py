@@ -90,7 +90,11 @@ def rasterize(
     ids = np.nonzero(keep)[0]
     pix_index, pix_depth, pix_tri, pix_bary = [], [], [], []
     for group, box_width, box_height in _box_groups(ids, hi[ids] - lo[ids] + 1, max_window):
-        px = lo[group][:, None, :] + _box_offsets(box_width, box_height)[None]  # (G, w·h, 2) integer pixel
+        # the few sizes of a mesh's small boxes are cached; a large triangle's box is built once, not kept
+        offsets = (_box_offsets if max(box_width, box_height) <= max_window else _box_offsets.__wrapped__)(
+            box_width, box_height
+        )
+        px = lo[group][:, None, :] + offsets[None]  # (G, w·h, 2) integer pixel
         centre = px + 0.5
         ga, gb, gc = a[group][:, None], b[group][:, None], c[group][:, None]
         denom = area[group][:, None]
@@ -124,7 +128,8 @@ def rasterize(
         tris = np.concatenate(pix_tri)
         # the z-buffer: each pixel's nearest depth, then of the fragments at that depth the lowest triangle
         # index (a scatter-min each; ten times cheaper than sorting the fragments by pixel and depth)
-        np.minimum.at(depth_buffer := np.full(height * width, np.inf), index, zs)
+        depth_buffer = np.full(height * width, np.inf)
+        np.minimum.at(depth_buffer, index, zs)
         nearest = np.flatnonzero(zs == depth_buffer[index])
         lowest = np.full(height * width, np.iinfo(np.int64).max)
         np.minimum.at(lowest, index[nearest], tris[nearest])

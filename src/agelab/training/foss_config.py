@@ -14,7 +14,12 @@ from agelab.detection.holdout import HoldoutConfig
 from agelab.detection.tiling import grid_for_scale
 from agelab.synthetic.scenes import SceneSetConfig
 from agelab.training.engine import TrainConfig
-from agelab.training.foss_training import DataConfig, FossModelConfig, FossTrainingConfig
+from agelab.training.foss_training import (
+    ANNOTATION_LAYOUTS,
+    DataConfig,
+    FossModelConfig,
+    FossTrainingConfig,
+)
 
 #: the embedded multi-face scenes' name in ``foss.detection_sets`` / ``foss.group_sets``
 SYNTHETIC = "synthetic_scenes"
@@ -39,7 +44,7 @@ class AnnotationConfig:
     def __post_init__(self) -> None:
         if not 0 < self.image_scale <= 1:
             raise ConfigError(f"foss.annotation.image_scale must be in (0, 1], got {self.image_scale}")
-        if self.layout not in ("canvas", "grid"):
+        if self.layout not in ANNOTATION_LAYOUTS:
             raise ConfigError(f"foss.annotation.layout must be 'canvas' or 'grid', got {self.layout!r}")
         if self.layout == "grid":
             try:

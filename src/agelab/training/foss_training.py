@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from agelab.config import ConfigError
@@ -31,6 +30,7 @@ from agelab.detection.encoding import decode_boxes
 from agelab.detection.tiling import centred_on_canvas, grid_for_scale, images_in_grid
 from agelab.device import resolve_device
 from agelab.evaluation.detection import ImageDetections, average_precision
+from agelab.evaluation.multi_person import read_rgb_or_reason
 from agelab.losses.age import age_moments
 from agelab.losses.detection import centernet_loss
 from agelab.losses.foss import FossLossWeights, foss_loss
@@ -207,12 +207,8 @@ def _image_set(
 
 
 # -- 2. annotation ---------------------------------------------------------------------------------------
-def _read_rgb(path: str) -> tuple[np.ndarray | None, str]:
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB")), ""
-    except (OSError, UnidentifiedImageError) as exc:
-        return None, f"unreadable: {exc}"
+#: how §4.2 shows each age image to the detector (``foss.annotation.layout``)
+ANNOTATION_LAYOUTS = ("canvas", "grid")
 
 
 def _annotation_row(record: dict, found: np.ndarray) -> dict:
@@ -260,13 +256,13 @@ def annotate_single_face_images(
     ``layout="grid"`` beside the next images in a 1/scale × 1/scale grid
     (:func:`~agelab.detection.tiling.images_in_grid`, one pass per grid: 9 times fewer at 1/3), where an image
     owns the detections centred on it, clipped to it. Boxes are returned in each image's own pixels."""
-    if layout not in ("canvas", "grid"):
+    if layout not in ANNOTATION_LAYOUTS:
         raise ConfigError(f"foss.annotation.layout must be 'canvas' or 'grid', got {layout!r}")
     grid = grid_for_scale(image_scale) if layout == "grid" else 1
     target = resolve_device(device)
     detector = detector.to(target).eval()
     records = [row._asdict() for row in faces.itertuples(index=False)]
-    rows: list[dict | None] = [None] * len(records)
+    rows: list[dict] = [{}] * len(records)  # filled in input order, a grid's images when it is full
     pending: list[tuple[int, np.ndarray]] = []  # readable images waiting for their grid
 
     def detect(picture: np.ndarray) -> torch.Tensor:
@@ -283,23 +279,15 @@ def annotate_single_face_images(
         centre_x, centre_y = (output[:, 0] + output[:, 2]) / 2, (output[:, 1] + output[:, 3]) / 2
         for (index, _), (left, top, right, bottom) in zip(pending, rectangles, strict=True):
             mine = output[(centre_x >= left) & (centre_x < right) & (centre_y >= top) & (centre_y < bottom)]
-            boxes = torch.stack(
-                (
-                    mine[:, 0].clamp(left, right) - left,
-                    mine[:, 1].clamp(top, bottom) - top,
-                    mine[:, 2].clamp(left, right) - left,
-                    mine[:, 3].clamp(top, bottom) - top,
-                    mine[:, 4],
-                ),
-                -1,
-            )
-            finish(index, boxes)
+            corner = torch.tensor([left, top, left, top], dtype=mine.dtype)
+            clipped = torch.minimum(mine[:, :4].clamp(min=corner), torch.tensor([right, bottom] * 2)) - corner
+            finish(index, torch.cat((clipped, mine[:, 4:]), 1))
         pending.clear()
 
     bar = progress_bar(total=len(records), desc="annotate age images", unit="img", disable=not show_progress)
     with bar:
         for index, record in enumerate(records):
-            pixels, problem = _read_rgb(record["image_path"])
+            pixels, problem = read_rgb_or_reason(record["image_path"])
             if pixels is None:
                 rows[index] = {**record, "n_detected": 0, "foss_use": False, "reason": problem}
             elif layout == "grid":
@@ -314,7 +302,7 @@ def annotate_single_face_images(
             bar.update()
         if pending:
             flush_grid()
-    table = pd.DataFrame([row for row in rows if row is not None])
+    table = pd.DataFrame(rows)  # every image has its row once the last grid is flushed
     report = {
         "images": len(table),
         "used": int(table["foss_use"].sum()) if len(table) else 0,
