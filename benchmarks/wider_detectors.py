@@ -3,7 +3,7 @@ trained on that subset must clear (FOSS-on-real-photos issue: recall@0.5 on face
 dlib HOG's with up-sampling 1; AP@0.5 on faces >= 32 px >= 0.8).
 
     .venv/bin/python benchmarks/wider_detectors.py [--root ../shared/datasets/wider_face_train_subset] \\
-        [--detectors hog:0 hog:1 mmod:0 foss:data/06_models/foss/real/face_detector.pt] [--json out.json]
+        [--detectors hog:0 hog:1 mmod:0 foss:data/real/06_models/foss/face_detector.pt] [--json out.json]
 
 ``foss:<path>`` scores a trained FOSS face detector (the ``foss.detector`` bundle the FOSS pipeline's
 ``train_face_detector`` node writes) exactly as ``evaluate_foss_model`` does: its top 100 heatmap peaks,

@@ -27,6 +27,36 @@ def test_utkface_path_from_params_then_env_then_default(monkeypatch):
     assert given["catalog"]["raw_utkface"]["path"] == "/given/UTKFace"
 
 
+def _generated_paths(catalog: dict) -> dict[str, str]:
+    """Every catalog entry's own file or folder (nested datasets included); raw inputs, the rendered sets
+    under data/01_raw (cached by their settings) included, left out."""
+
+    def path_of(entry: dict) -> str | None:
+        for key in ("filepath", "path"):
+            if isinstance(entry.get(key), str):
+                return entry[key]
+        return path_of(entry["dataset"]) if isinstance(entry.get("dataset"), dict) else None
+
+    paths = {name: path_of(entry) for name, entry in catalog.items() if isinstance(entry, dict)}
+    raw = {name for name, path in paths.items() if name.startswith("raw_") or "01_raw" in (path or "")}
+    return {name: path for name, path in paths.items() if path and name not in raw}
+
+
+@pytest.mark.parametrize("env", ["utkface", "real", "paper"])
+def test_each_environment_generates_its_data_apart_from_the_embedded_defaults(env, monkeypatch):
+    """A run of one environment never reads or overwrites another's indexes, crops, models or reports (a
+    `--env=real --from-nodes=...` after a plain `kedro run` once read the embedded default's model input)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///:memory:")
+    base = _generated_paths(loader("base")["catalog"])
+    other = _generated_paths(loader(env)["catalog"])
+    assert base["model_input_faces"] == "data/05_model_input/model_input_faces.parquet"
+    assert other["model_input_faces"] == f"data/{env}/05_model_input/model_input_faces.parquet"
+    assert set(other) == set(base) and len(base) > 60
+    for name, path in other.items():
+        assert path.startswith(f"data/{env}/0"), (name, path)
+        assert path == f"data/{env}/" + base[name].removeprefix("data/"), name
+
+
 def test_environment_overrides_single_keys_only():
     params = loader()["parameters"]["data"]
     assert params["datasets"] == ["utkface"]
@@ -90,13 +120,6 @@ def test_one_dataset_factory_serves_hps_and_sps_and_catches_no_other_dataset(mon
         if catalog.config_resolver.match_dataset_pattern(name) in patterns
     }
     assert caught and all(name.startswith(("hps_", "sps_")) for name in caught), sorted(caught)
-
-
-def test_utkface_model_does_not_overwrite_the_default_one():
-    base = loader("base")["catalog"]["appearance_model"]
-    utk = loader()["catalog"]["appearance_model"]
-    assert base["type"] == utk["type"] == "agelab.datasets.ModelBundleDataset"
-    assert base["filepath"] != utk["filepath"] and "utkface" in utk["filepath"]
 
 
 @pytest.mark.parametrize("env, runs", [("base", 8), ("paper", 22)])
@@ -289,12 +312,14 @@ def test_the_real_environment_trains_foss_on_the_wider_subset_with_its_own_model
     assert foss.annotation.image_scale == 0.333 and foss.annotation.nms_iou == 0.5  # UTKFace shown at 1/3
     catalog = config["catalog"]
     assert catalog["raw_wider_face"]["path"] == "../shared/datasets/wider_face_train_subset"
-    assert catalog["foss.detector"]["filepath"] == "data/06_models/foss/real/face_detector.pt"
-    assert catalog["foss.model"]["dataset"]["filepath"] == "data/06_models/foss/real/foss_net.pt"
+    assert catalog["foss.detector"]["filepath"] == "data/real/06_models/foss/face_detector.pt"
+    assert catalog["foss.model"]["dataset"]["filepath"] == "data/real/06_models/foss/foss_net.pt"
     assert catalog["foss.model"]["type"] == "kedro_mlflow.io.artifacts.MlflowArtifactDataset"  # soft-merged
     assert catalog["foss.mlflow_model"]["registered_model_name"] == "agelab-foss-real"
-    assert catalog["foss.baseline_appearance_model"]["filepath"].endswith(
-        "appearance/real/appearance_subnet.pt"
+    assert (
+        catalog["foss.baseline_appearance_model"]["filepath"]
+        == catalog["appearance_model"]["filepath"]
+        == "data/real/06_models/appearance/appearance_subnet.pt"
     )
     monkeypatch.setenv("AGELAB_WIDER_FACE_DIR", "/data/WIDER")
     assert loader("real")["catalog"]["raw_wider_face"]["path"] == "/data/WIDER"
