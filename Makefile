@@ -43,6 +43,8 @@ docs-figures: install
 viz: install
 	$(BIN)/kedro viz build
 
-## remove generated data (keeps data/01_raw of real datasets you placed there)
+## remove generated data, the other environments' (data/real, data/utkface, data/paper) too; keeps trained models
+## and data/01_raw of real datasets you placed there
 clean-data:
 	rm -rf data/01_raw/synthetic data/02_intermediate/* data/03_primary/* data/05_model_input/* data/08_reporting/*
+	rm -rf data/*/02_intermediate data/*/03_primary data/*/05_model_input data/*/08_reporting
