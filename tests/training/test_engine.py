@@ -1,5 +1,6 @@
 """The engine on a tiny model: learning, best-on-validation, exact resume after an interruption, DDP."""
 
+import dataclasses
 import os
 import socket
 
@@ -11,7 +12,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from agelab.training.checkpoints import BEST, LAST, load_checkpoint
-from agelab.training.engine import TrainConfig, fit
+from agelab.training.engine import TrainConfig, fit, weight_average
 
 
 def tiny_problem(n=96, seed=0):
@@ -74,20 +75,61 @@ def test_learns_and_keeps_the_best_validation_epoch(tmp_path):
     assert all(h["samples_per_s"] > 0 for h in result.history)
 
 
-def test_resume_after_interruption_equals_uninterrupted_run(tmp_path):
-    reference, _ = run()
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, ema_decay):
+    config = dataclasses.replace(CONFIG, ema_decay=ema_decay)
+    reference, _ = run(config)
 
     def interrupt(epoch):  # Ctrl-C as epoch 3 starts, after epoch 2's checkpoint
         if epoch == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(checkpoint_dir=tmp_path, on_epoch_start=interrupt)
+        run(config, checkpoint_dir=tmp_path, on_epoch_start=interrupt)
     assert load_checkpoint(tmp_path / LAST)["epoch"] == 2
-    resumed, result = run(checkpoint_dir=tmp_path)
+    resumed, result = run(config, checkpoint_dir=tmp_path)
     assert result.resumed_from_epoch == 2 and len(result.history) == CONFIG.epochs
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_weight_average_is_the_exponential_moving_average_of_weights_and_batchnorm_statistics():
+    """w_ema <- d * w_ema + (1 - d) * w after each step, the first step copied: by hand for d = 0.9."""
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
+    ema = weight_average(model, 0.9)
+    expected = [1.0, 0.9 * 1.0 + 0.1 * 3.0, 0.9 * 1.2 + 0.1 * 5.0]  # 1.0, 1.2, 1.58
+    for value, want in zip([1.0, 3.0, 5.0], expected, strict=True):
+        with torch.no_grad():
+            model[0].weight.fill_(value)
+            model[1].running_mean.fill_(-value)
+        ema.update_parameters(model)
+        assert ema.module[0].weight.item() == pytest.approx(want)
+        assert ema.module[1].running_mean.item() == pytest.approx(-want)
+    assert weight_average(model, 0.0) is None
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        TrainConfig(ema_decay=1.0)
+
+
+def test_with_a_weight_average_the_average_is_validated_kept_and_returned(tmp_path):
+    """The returned weights are the average's (not the raw last or best weights), and the best epoch's
+    recorded validation MAE is that of the returned model."""
+    config = dataclasses.replace(CONFIG, ema_decay=0.9)
+    raw, _ = run(checkpoint_dir=tmp_path / "raw")
+    averaged, result = run(config, checkpoint_dir=tmp_path / "ema")
+    val, _ = tiny_problem(32, seed=1)
+    averaged.eval()
+    with torch.no_grad():
+        val_mae = mae(predict(averaged, val.tensors[0]).numpy(), val.tensors[1].numpy())
+    assert val_mae == pytest.approx(result.best_metric, rel=1e-5)
+    assert not torch.equal(raw[0].weight, averaged[0].weight)
+    assert result.best_metric < 0.6 * result.history[0]["val_metric"]  # it learns (lagging the raw weights)
+    last = load_checkpoint(tmp_path / "ema" / LAST)
+    assert last["ema"]["n_averaged"].item() == CONFIG.epochs * len(tiny_problem()[0]) // CONFIG.batch_size
+
+
+def test_a_setting_left_at_its_default_keeps_older_checkpoints_resumable():
+    assert "ema_decay" not in CONFIG.resume_key()
+    assert dataclasses.replace(CONFIG, ema_decay=0.9).resume_key()["ema_decay"] == 0.9
 
 
 def test_changed_settings_do_not_resume(tmp_path):

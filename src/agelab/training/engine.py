@@ -3,7 +3,9 @@
 ``fit`` reads like torchvision's ``references/classification/train.py``: ``build_training`` (device,
 optimiser, schedule, checkpoint folder), ``resume_training``, then ``train_one_epoch``, ``evaluate`` and
 ``save_epoch`` per epoch. It keeps the model that is best on the validation split (never the test split),
-checkpoints every epoch and resumes from the last checkpoint.
+checkpoints every epoch and resumes from the last checkpoint. With ``ema_decay`` it validates, keeps and
+returns an exponential moving average of the weights (updated after every optimiser step) instead of the
+raw weights.
 Each epoch's randomness (batch order, augmentation, dropout) is seeded from ``(seed, epoch)``, so a run
 resumed after an interruption ends with exactly the weights of an uninterrupted one. Mixed precision is
 used on CUDA; under ``torchrun`` the model is wrapped in DistributedDataParallel and every rank takes its
@@ -70,12 +72,22 @@ class TrainConfig:
     workers: int = 0  # DataLoader worker processes
     alternate_age_groups: bool = True  # batches alternate the five age groups (§4)
     max_batches_per_epoch: int | None = None  # cap for smoke runs
+    # > 0: the model validated, kept and returned is the moving average w_ema <- d * w_ema + (1 - d) * w of
+    # the weights (and BatchNorm statistics) after each optimiser step, d = ema_decay; 0: the raw weights
+    ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
     def resume_key(self) -> dict[str, Any]:
-        """Settings a checkpoint must share to be resumed (epochs may grow; workers may change)."""
+        """Settings a checkpoint must share to be resumed (epochs may grow; workers may change). A setting
+        added later is left out at its default, so checkpoints made before it still resume."""
         key = dataclasses.asdict(self)
         for name in ("epochs", "workers", "device"):
             key.pop(name)
+        if not self.ema_decay:
+            key.pop("ema_decay")
         return key
 
 
@@ -141,8 +153,10 @@ def train_one_epoch(
     *,
     scaler: torch.amp.GradScaler | None = None,
     show_progress: bool = True,
+    after_step: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """One pass over ``loader``; returns the mean loss and the throughput in samples per second."""
+    """One pass over ``loader``; returns the mean loss and the throughput in samples per second.
+    ``after_step`` runs after each optimiser step (the weight average's update)."""
     model.train()
     total_loss, seen = 0.0, 0
     use_amp = scaler is not None
@@ -161,6 +175,8 @@ def train_one_epoch(
         else:
             loss.backward()
             optimizer.step()
+        if after_step is not None:
+            after_step()
         total_loss += loss.item() * len(images)
         seen += len(images)
         elapsed = time.perf_counter() - start
@@ -213,6 +229,22 @@ class TrainingSetup:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler | None
     checkpoints: Path | None
+    ema: torch.optim.swa_utils.AveragedModel | None = None
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The model validated and kept: the weight average where there is one, else the model."""
+        return self.ema.module if self.ema is not None else _unwrap(self.model)
+
+
+def weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """The exponential moving average of ``model``'s weights and buffers (``decay`` > 0), or None. Its first
+    update copies the weights; each later one is w_ema <- decay * w_ema + (1 - decay) * w."""
+    if not decay:
+        return None
+    return torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True
+    )
 
 
 def build_training(
@@ -259,6 +291,7 @@ def build_training(
         scheduler=make_scheduler(optimizer, config),
         scaler=torch.amp.GradScaler("cuda") if device.type == "cuda" and config.amp else None,
         checkpoints=directory,
+        ema=weight_average(model, config.ema_decay),
     )
 
 
@@ -278,6 +311,8 @@ def resume_training(setup: TrainingSetup, config: TrainConfig, result: FitResult
     setup.scheduler.load_state_dict(state["scheduler"])
     if setup.scaler is not None and state.get("scaler"):
         setup.scaler.load_state_dict(state["scaler"])
+    if setup.ema is not None:
+        setup.ema.load_state_dict(state["ema"])
     result.history, result.best_epoch, result.best_metric = (
         state["history"],
         state["best_epoch"],
@@ -307,6 +342,7 @@ def save_epoch(
             "optimizer": setup.optimizer.state_dict(),
             "scheduler": setup.scheduler.state_dict(),
             "scaler": setup.scaler.state_dict() if setup.scaler else None,
+            "ema": setup.ema.state_dict() if setup.ema is not None else None,
             "epoch": epoch,
             "config": dataclasses.asdict(config),
             "resume_key": config.resume_key(),
@@ -367,10 +403,15 @@ def fit(
             epoch,
             scaler=setup.scaler,
             show_progress=show_progress and context.is_main,
+            after_step=(lambda: setup.ema.update_parameters(model)) if setup.ema is not None else None,
         )
         setup.scheduler.step()
         predictions, targets = evaluate(
-            model, predict_fn, make_loader(val_set, config, train=False), device, target_key=target_key
+            setup.evaluated,
+            predict_fn,
+            make_loader(val_set, config, train=False),
+            device,
+            target_key=target_key,
         )
         metrics["train_loss"] = all_reduce_mean(metrics["train_loss"], context)
         metrics["val_metric"] = float(metric_fn(predictions, targets))
@@ -382,7 +423,7 @@ def fit(
         improved = metrics["val_metric"] < result.best_metric
         if improved:
             result.best_metric, result.best_epoch = metrics["val_metric"], epoch
-            best_state = copy.deepcopy(_unwrap(model).state_dict())
+            best_state = copy.deepcopy(setup.evaluated.state_dict())
         save_epoch(setup, config, result, epoch, best_state)
         logger.info(
             "epoch %d: train loss %.4f, val %.4f, %.1f samples/s%s",
