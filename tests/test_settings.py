@@ -55,6 +55,12 @@ def test_each_environment_generates_its_data_apart_from_the_embedded_defaults(en
     for name, path in other.items():
         assert path.startswith(f"data/{env}/0"), (name, path)
         assert path == f"data/{env}/" + base[name].removeprefix("data/"), name
+    registered = {  # and its models have their own names in the MLflow model registry
+        name: entry["registered_model_name"]
+        for name, entry in loader(env)["catalog"].items()
+        if isinstance(entry, dict) and "registered_model_name" in entry
+    }
+    assert len(registered) == 3 and all(model.endswith(f"-{env}") for model in registered.values())
 
 
 def test_environment_overrides_single_keys_only():

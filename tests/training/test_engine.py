@@ -11,6 +11,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from agelab.config import ConfigError
 from agelab.training.checkpoints import BEST, LAST, load_checkpoint
 from agelab.training.engine import TrainConfig, fit, weight_average
 
@@ -102,11 +103,13 @@ def test_weight_average_is_the_exponential_moving_average_of_weights_and_batchno
         with torch.no_grad():
             model[0].weight.fill_(value)
             model[1].running_mean.fill_(-value)
+            model[1].num_batches_tracked += 1
         ema.update_parameters(model)
         assert ema.module[0].weight.item() == pytest.approx(want)
         assert ema.module[1].running_mean.item() == pytest.approx(-want)
+        assert ema.module[1].num_batches_tracked.item() == model[1].num_batches_tracked.item()  # a count
     assert weight_average(model, 0.0) is None
-    with pytest.raises(ValueError, match="ema_decay must be in"):
+    with pytest.raises(ConfigError, match=r"training\.ema_decay must be in"):
         TrainConfig(ema_decay=1.0)
 
 

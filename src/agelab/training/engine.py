@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from agelab.config import ConfigError
 from agelab.device import resolve_device
 from agelab.parallel import progress_bar
 from agelab.training.allocator import retain_freed_memory
@@ -73,12 +74,13 @@ class TrainConfig:
     alternate_age_groups: bool = True  # batches alternate the five age groups (§4)
     max_batches_per_epoch: int | None = None  # cap for smoke runs
     # > 0: the model validated, kept and returned is the moving average w_ema <- d * w_ema + (1 - d) * w of
-    # the weights (and BatchNorm statistics) after each optimiser step, d = ema_decay; 0: the raw weights
+    # the weights (and BatchNorm statistics) after each optimiser step, d = ema_decay; 0: the raw weights.
+    # Per-epoch logs of the weights themselves (SPS's κ curves) follow the raw weights being trained.
     ema_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+            raise ConfigError(f"training.ema_decay must be in [0, 1), got {self.ema_decay}")
 
     def resume_key(self) -> dict[str, Any]:
         """Settings a checkpoint must share to be resumed (epochs may grow; workers may change). A setting
@@ -168,14 +170,17 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             loss = loss_fn(model(images), targets)
+        stepped = True
         if use_amp:
             scaler.scale(loss).backward()
+            scale = scaler.get_scale()
             scaler.step(optimizer)
             scaler.update()
+            stepped = scaler.get_scale() >= scale  # it drops only when inf/NaN gradients skipped the step
         else:
             loss.backward()
             optimizer.step()
-        if after_step is not None:
+        if after_step is not None and stepped:
             after_step()
         total_loss += loss.item() * len(images)
         seen += len(images)
@@ -238,13 +243,20 @@ class TrainingSetup:
 
 
 def weight_average(model: nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
-    """The exponential moving average of ``model``'s weights and buffers (``decay`` > 0), or None. Its first
-    update copies the weights; each later one is w_ema <- decay * w_ema + (1 - decay) * w."""
+    """The exponential moving average of ``model``'s weights and floating-point buffers (``decay`` > 0), or
+    None. Its first update copies the weights; each later one is w_ema <- decay * w_ema + (1 - decay) * w.
+    Integer buffers (BatchNorm's ``num_batches_tracked``) are counts, not estimates: copied as they are."""
     if not decay:
         return None
-    return torch.optim.swa_utils.AveragedModel(
-        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True
-    )
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], _: torch.Tensor) -> None:
+        # AveragedModel groups the tensors by device and dtype: one dtype per call
+        if torch.is_floating_point(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1.0 - decay)
+        else:
+            torch._foreach_copy_(averaged, current)
+
+    return torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def build_training(
