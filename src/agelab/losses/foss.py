@@ -57,40 +57,62 @@ def face_masks(
     return age_mask, gender_mask, ages, genders
 
 
-def foss_loss(
-    output: FossOutput, targets: Mapping[str, torch.Tensor], weights: FossLossWeights = FossLossWeights()
+def face_attribute_loss(
+    age_logits: torch.Tensor,
+    gender_logits: torch.Tensor,
+    ages: torch.Tensor,
+    genders: torch.Tensor,
+    weights: FossLossWeights = FossLossWeights(),
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = L_det + L_age + L_gen and its parts."""
+    """L_age + L_gen of §3.2 over N faces (logits (N, 101) and (N, 2)): the mean of
+    λ_mean L_mean + λ_var L_var + λ_ce L_ce over the faces with an age (NaN: none), plus λ_gen × the mean
+    gender cross-entropy over the faces with a gender (−1: none). Zero where no face has the label, kept on
+    the graph: a batch whose boxes all miss the faces still back-propagates (nothing) through both heads, as
+    DistributedDataParallel requires a gradient for every parameter on every rank."""
+    total = (age_logits.float().sum() + gender_logits.float().sum()) * 0.0
     parts: dict[str, float] = {}
-    # zero that stays on the graph: a batch whose boxes all miss the faces, or whose faces have no gender
-    # label, still back-propagates (nothing) through both heads; DistributedDataParallel requires a
-    # gradient for every parameter on every rank
-    total = (output.age_logits.float().sum() + output.gender_logits.float().sum()) * 0.0
-    if weights.detection:
-        detection, parts = centernet_loss(output.detector, targets, weights.size, weights.offset)
-        total = total + detection
-    age_mask, gender_mask, ages, genders = face_masks(output, targets, weights.iou_threshold)
-    age_logits = output.age_logits[age_mask]
-    n_age = int(age_mask.sum())
+    has_age = torch.isfinite(ages)
+    n_age = int(has_age.sum())
     if n_age:
-        target_ages = ages[age_mask].float().clamp(0, age_logits.shape[-1] - 1)
-        mean_term, variance_term = mean_variance_terms(age_logits, target_ages)
-        ce = F.cross_entropy(age_logits.float(), target_ages.round().long(), reduction="none")
+        logits = age_logits[has_age].float()
+        target_ages = ages[has_age].float().clamp(0, logits.shape[-1] - 1)
+        mean_term, variance_term = mean_variance_terms(logits, target_ages)
+        ce = F.cross_entropy(logits, target_ages.round().long(), reduction="none")
         age_loss = (
             weights.mean * mean_term + weights.variance * variance_term + weights.cross_entropy * ce
         ).sum() / n_age
         total = total + age_loss
         parts["age"] = float(age_loss.detach())
-    n_gender = int(gender_mask.sum())
+    has_gender = genders >= 0
+    n_gender = int(has_gender.sum())
     if n_gender:
         gender_loss = (
             weights.gender
-            * F.cross_entropy(
-                output.gender_logits[gender_mask].float(), genders[gender_mask].long(), reduction="sum"
-            )
+            * F.cross_entropy(gender_logits[has_gender].float(), genders[has_gender].long(), reduction="sum")
             / n_gender
         )
         total = total + gender_loss
         parts["gender"] = float(gender_loss.detach())
-    parts["faces_with_age"] = n_age
     return total, parts
+
+
+def foss_loss(
+    output: FossOutput, targets: Mapping[str, torch.Tensor], weights: FossLossWeights = FossLossWeights()
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """L = L_det + L_age + L_gen and its parts."""
+    parts: dict[str, float] = {}
+    detection = None
+    if weights.detection:
+        detection, parts = centernet_loss(output.detector, targets, weights.size, weights.offset)
+    age_mask, gender_mask, ages, genders = face_masks(output, targets, weights.iou_threshold)
+    # b_iou · b_age and b_iou · b_gen: a masked face has no age (NaN) and no gender (−1) for the terms
+    attributes, attribute_parts = face_attribute_loss(
+        output.age_logits.flatten(0, 1),
+        output.gender_logits.flatten(0, 1),
+        torch.where(age_mask, ages.float(), torch.full_like(ages.float(), float("nan"))).flatten(),
+        torch.where(gender_mask, genders.long(), torch.full_like(genders.long(), -1)).flatten(),
+        weights,
+    )
+    parts.update(attribute_parts)
+    parts["faces_with_age"] = int(age_mask.sum())
+    return (attributes if detection is None else detection + attributes), parts

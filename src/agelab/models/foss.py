@@ -162,7 +162,6 @@ class FossNet(nn.Module):
         batch_index = torch.arange(batch, device=boxes.device).repeat_interleave(k)[:, None].to(regions.dtype)
         rois = torch.cat((batch_index, regions), 1)
         crops = roi_align(images, rois.to(images.dtype), self.crop_size, 1.0, -1, aligned=True)
-        crops = (crops - self.mean) / self.std
         extra = None
         if self.intermediate_feature:
             extra = roi_align(
@@ -170,8 +169,57 @@ class FossNet(nn.Module):
             )
             if self.feature_projection is not None:
                 extra = self.feature_projection(extra)
+        crops = (crops - self.mean) / self.std
         features = self.age_backbone(crops, extra)
         return (
             self.age_head(features).view(batch, k, -1),
             self.gender_head(features).view(batch, k, -1),
         )
+
+    def age_network(self) -> FaceCropAgeNetwork:
+        """The age sub-network alone on face crops, sharing this model's weights (see
+        :class:`FaceCropAgeNetwork`)."""
+        return FaceCropAgeNetwork(self)
+
+    def start_from_age_network(self, state: dict[str, torch.Tensor]) -> None:
+        """Load a :class:`FaceCropAgeNetwork`'s weights (trained on crops alone, the feature's channels zero)
+        and zero the intermediate feature's projection, so that this model's age and gender outputs start as
+        that network's on the same crops; the joined stage then learns how much of the detector's feature to
+        use. Without a projection (the feature concatenated as it is) they start near it, not at it."""
+        expected = set(self.age_network().state_dict())
+        if set(state) != expected:
+            missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+            raise ValueError(
+                "not the weights of this model's age network: "
+                f"missing {missing[:3]}, unexpected {unexpected[:3]}"
+            )
+        self.age_network().load_state_dict(state)
+        if self.feature_projection is not None:
+            nn.init.zeros_(self.feature_projection.weight)
+            if self.feature_projection.bias is not None:
+                nn.init.zeros_(self.feature_projection.bias)
+
+
+class FaceCropAgeNetwork(nn.Module):
+    """FOSS's age sub-network (TResNet and the age and gender heads) on face crops alone, the detector's
+    intermediate feature replaced by zeros: what a single-face age set trains before the joined stage
+    (:mod:`agelab.training.foss_age_pretraining`). Its weights are the :class:`FossNet`'s it was made from
+    (shared, not copied); the detector is not part of it."""
+
+    def __init__(self, model: FossNet) -> None:
+        super().__init__()
+        self.age_backbone = model.age_backbone
+        self.age_head = model.age_head
+        self.gender_head = model.gender_head
+        self.feature_grid = model.feature_grid
+        self.register_buffer("mean", model.mean.clone(), persistent=False)
+        self.register_buffer("std", model.std.clone(), persistent=False)
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Age and gender logits (N, ·) of crops (N, 3, crop_height, crop_width) in [0, 1]."""
+        crops = (crops - self.mean) / self.std
+        extra = None
+        if self.age_backbone.extra_channels:
+            extra = crops.new_zeros(len(crops), self.age_backbone.extra_channels, *self.feature_grid)
+        features = self.age_backbone(crops, extra)
+        return self.age_head(features), self.gender_head(features)

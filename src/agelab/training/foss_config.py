@@ -1,8 +1,8 @@
 """The FOSS pipeline's configuration (``parameters_foss.yml: foss``; Yoshimura & Ogata §4.2): the detection
 and group sets, the synthetic scenes, the model and image making (:mod:`agelab.training.foss_training`), the
-two training stages, the §4.2 annotation of the single-face age images, the evaluation protocol (K = 20 at
-test time) and the baselines. Kedro hands it over as a dict; :func:`foss_config` makes it frozen dataclasses,
-so a misspelt key fails with its name."""
+two training stages (and the optional age pre-training on face crops), the §4.2 annotation of the
+single-face age images, the evaluation protocol (K = 20 at test time) and the baselines. Kedro hands it
+over as a dict; :func:`foss_config` makes it frozen dataclasses, so a misspelt key fails with its name."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agelab.detection.holdout import HoldoutConfig
 from agelab.detection.tiling import grid_for_scale
 from agelab.synthetic.scenes import SceneSetConfig
 from agelab.training.engine import TrainConfig
+from agelab.training.foss_age_pretraining import AgePretrainingConfig
 from agelab.training.foss_training import (
     ANNOTATION_LAYOUTS,
     DataConfig,
@@ -114,6 +115,8 @@ class FossConfig:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     detector_training: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     annotation: AnnotationConfig = dataclasses.field(default_factory=AnnotationConfig)
+    # the age sub-network on single face crops before the joined stage (off at engine.epochs 0)
+    age_pretraining: AgePretrainingConfig = dataclasses.field(default_factory=AgePretrainingConfig)
     training: FossTrainingConfig = dataclasses.field(default_factory=FossTrainingConfig)
     evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
     baselines: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)

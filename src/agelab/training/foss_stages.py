@@ -5,8 +5,10 @@ and packs the result as a :class:`~agelab.models.bundle.ModelBundle` with its ep
 
 1. :func:`train_detector_bundle` — CenterNet on the detection sets' train split, best epoch by AP@0.5 on val;
 2. :func:`age_image_annotations` — that detector boxes the single-face age images (§4.2);
-3. :func:`train_foss_bundle` — the whole FOSS model from the trained detector, tiling augmentation, the
-   detection images mixed in, best epoch by the largest face's validation MAE.
+3. :func:`train_foss_bundle` — where ``foss.age_pretraining`` asks, the age sub-network first on the annotated
+   single-face crops alone (:mod:`agelab.training.foss_age_pretraining`); then the whole FOSS model from the
+   trained detector, tiling augmentation, the detection images mixed in, best epoch by the largest face's
+   validation MAE.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agelab.device import resolve_device
 from agelab.experiments.tracking import EpochLogger
 from agelab.models.bundle import ModelBundle
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
+from agelab.training.foss_age_pretraining import pretrain_age_network
 from agelab.training.foss_config import FossConfig
 from agelab.training.foss_data import FaceRecord, Source
 from agelab.training.foss_training import (
@@ -53,12 +56,33 @@ def detector_fingerprint(detection_index: pd.DataFrame, config: FossConfig) -> d
     )
 
 
+def age_pretraining_fingerprint(annotations: pd.DataFrame, config: FossConfig) -> dict[str, Any]:
+    """Checkpoint key of the age pre-training: the annotated age images, the model, the crops' augmentation
+    and the loss (the engine adds ``age_pretraining.engine``)."""
+    return training_fingerprint(
+        data_digest(annotations, ("image_path", "split", "age", "gender", "foss_use", *_BOX_COLUMNS)),
+        {
+            "model": dataclasses.asdict(config.model),
+            "crops": {k: v for k, v in dataclasses.asdict(config.age_pretraining).items() if k != "engine"},
+            "colour": dataclasses.asdict(config.data.augmentation),
+            "loss": dataclasses.asdict(config.training.loss),
+        },
+        initial_weights={"age_backbone": file_digest(config.model.age_backbone_weights)},
+    )
+
+
 def foss_fingerprint(
-    detector: ModelBundle, annotations: pd.DataFrame, detection_index: pd.DataFrame, config: FossConfig
+    detector: ModelBundle,
+    annotations: pd.DataFrame,
+    detection_index: pd.DataFrame,
+    config: FossConfig,
+    age_network_state: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
-    """Checkpoint key of stage 3: age images, detection images, the trained detector's weights, the model,
-    the image making, the loss and K (the engine adds ``training.engine``)."""
+    """Checkpoint key of stage 3: age images, detection images, the trained detector's weights (and the
+    pre-trained age network's), the model, the image making, the loss and K (the engine adds
+    ``training.engine``)."""
     training = {k: v for k, v in dataclasses.asdict(config.training).items() if k != "engine"}
+    pretrained = {"age_network": state_digest(age_network_state)} if age_network_state is not None else {}
     return training_fingerprint(
         data_digest(annotations, ("image_path", "split", "age", "foss_use"))
         + data_digest(detection_index, ("image_path", "box_x0", "box_y0", "box_x1", "box_y1", "split_hint")),
@@ -67,8 +91,12 @@ def foss_fingerprint(
             "detector": state_digest(detector.state_dict),
             "age_backbone": file_digest(config.model.age_backbone_weights),
             "foss": file_digest(config.model.pretrained_weights),
+            **pretrained,
         },
     )
+
+
+_BOX_COLUMNS = ("foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1")
 
 
 def _split_records(index: pd.DataFrame, split: str) -> list[FaceRecord]:
@@ -167,6 +195,9 @@ def train_foss_bundle(
     if not val_records:
         raise ConfigError("no single-face validation image survived the annotation")
     detection_source = Source("detection", _split_records(detection_index, "train"), tiled=False)
+    age_network_state, pretraining = None, {}
+    if config.age_pretraining.enabled:
+        age_network_state, pretraining = _pretrained_age_network(annotations, checkpoint_dir, config)
     log = EpochLogger("foss", "val_mae")
     model, result = train_multi_person_model(
         detector.build(),
@@ -177,9 +208,10 @@ def train_foss_bundle(
         config.data,
         config.training,
         checkpoint_dir=Path(checkpoint_dir) / "foss",
-        fingerprint=foss_fingerprint(detector, annotations, detection_index, config),
+        fingerprint=foss_fingerprint(detector, annotations, detection_index, config, age_network_state),
         on_epoch_end=log,
         show_progress=config.show_progress,
+        age_network_state=age_network_state,
     )
     kwargs = {
         **dataclasses.asdict(config.model),
@@ -195,6 +227,41 @@ def train_foss_bundle(
         "datasets": sorted(annotations["dataset"].unique().tolist()),
         "detection_sets": list(config.detection_sets),
         "device": str(resolve_device(config.training.engine.device)),
+        **pretraining,
     }
     log.replay(result.history, result.resumed_from_epoch)
     return _bundle(model, "foss", kwargs, config, info), result.history
+
+
+def _pretrained_age_network(
+    annotations: pd.DataFrame, checkpoint_dir: Path, config: FossConfig
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The age sub-network trained on the annotated single-face crops (checkpoints under
+    ``checkpoint_dir/foss_age``): its weights and what the bundle's info records of it."""
+    network = config.model.build().age_network()
+    log = EpochLogger("foss_age_pretraining", "val_mae")
+    result = pretrain_age_network(
+        network,
+        annotated_records(annotations, "train"),
+        annotated_records(annotations, "val"),
+        (config.model.crop_height, config.model.crop_width),
+        config.age_pretraining,
+        config.training.loss,
+        config.data.augmentation,
+        checkpoint_dir=Path(checkpoint_dir) / "foss_age",
+        fingerprint=age_pretraining_fingerprint(annotations, config),
+        on_epoch_end=log,
+        show_progress=config.show_progress,
+    )
+    log.replay(result.history, result.resumed_from_epoch)
+    logger.info(
+        "age pre-training on face crops: best validation MAE %.2f (epoch %d)",
+        result.best_metric,
+        result.best_epoch,
+    )
+    state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+    info = {
+        "age_pretraining_best_epoch": result.best_epoch,
+        "age_pretraining_best_val_mae": result.best_metric,
+    }
+    return state, info

@@ -372,11 +372,17 @@ def train_multi_person_model(
     fingerprint: dict[str, Any] | None = None,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
     show_progress: bool = True,
+    age_network_state: dict[str, torch.Tensor] | None = None,
 ) -> tuple[FossNet, FitResult]:
+    """The joined stage; ``age_network_state``: a pre-trained
+    :class:`~agelab.models.foss.FaceCropAgeNetwork`'s weights to start the age sub-network from
+    (:meth:`~agelab.models.foss.FossNet.start_from_age_network`)."""
     seed_everything(config.engine.seed)
     # §4.2: the detection sub-network always starts from the trained detector (also over pretrained_weights)
     model = dataclasses.replace(model_config, detector_backbone_weights=None).build()
     model.detector.load_state_dict(detector.state_dict())
+    if age_network_state is not None:
+        model.start_from_age_network(age_network_state)
     model.freeze_detector(not config.end_to_end)
     sources = list(age_sources) + (
         [detection_source] if detection_source and detection_source.records else []

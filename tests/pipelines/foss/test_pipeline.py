@@ -33,6 +33,7 @@ FOSS = {
     "detector_training": DETECTOR_TRAIN,
     # an untrained detector finds "faces" everywhere: with K = 1 each image has exactly one
     "annotation": {"score_threshold": 0.0, "k": 1},
+    "age_pretraining": {"engine": {**TRAIN, "batch_size": 4}},
     "training": {"train_k": 3, "engine": TRAIN},
     "baselines": {"dlib_upsample": 0},
     "evaluation": {"tiled_grids": [2]},
@@ -99,6 +100,8 @@ def test_data_then_foss_then_predict(tmp_path, foss_catalog):
     assert list(per_group["row"]) == ["faces", "age", "1-off", "gender"]
     bundle = ModelBundle.load(tmp_path / "foss_net.pt")
     assert bundle.architecture == "foss" and bundle.info["end_to_end"] is False
+    assert bundle.info["age_pretraining_best_epoch"] == 0  # the age network was pre-trained on crops first
+    assert (tmp_path / "checkpoints" / "foss_age").is_dir()
 
     # agelab predict with the FOSS model: every face of a group photo, no dlib involved
     group_photo = next((tmp_path / "raw" / "synthetic_scenes" / "images_of_groups").rglob("*.jpg"))
