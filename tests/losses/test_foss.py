@@ -3,7 +3,13 @@ import math
 import pytest
 import torch
 
-from agelab.losses.foss import FossLossWeights, face_masks, foss_loss, mean_variance_terms
+from agelab.losses.foss import (
+    FossLossWeights,
+    face_attribute_loss,
+    face_masks,
+    foss_loss,
+    mean_variance_terms,
+)
 from agelab.models.centernet import DetectorOutput
 from agelab.models.foss import FossOutput
 
@@ -200,3 +206,27 @@ def test_mean_variance_terms_keep_the_age_classes_on_the_device_of_the_logits():
     # on the meta device (shapes only, no data) a class vector left on the CPU could not meet the logits
     mean, variance = mean_variance_terms(torch.zeros(2, 101, device="meta"), torch.zeros(2, device="meta"))
     assert mean.device.type == variance.device.type == "meta" and mean.shape == variance.shape == (2,)
+
+
+def test_face_attribute_loss_of_crops_equals_the_hand_computed_value():
+    """Three crops (the age pre-training's batch): uniform age logits (mean 50, variance (101² − 1) / 12 = 850,
+    CE ln 101); ages 40 and 56 count, a NaN age does not; genders 1 and 0 count (CE ln 2 each with zero logits)
+    and −1 does not. Distinct λ so each weight shows."""
+    age_logits = torch.zeros(3, 101, requires_grad=True)
+    gender_logits = torch.zeros(3, 2, requires_grad=True)
+    weights = FossLossWeights(mean=0.01, variance=0.002, cross_entropy=0.05, gender=0.3)
+    total, parts = face_attribute_loss(
+        age_logits, gender_logits, torch.tensor([40.0, math.nan, 56.0]), torch.tensor([1, 0, -1]), weights
+    )
+    mean_terms = (0.5 * 10**2 + 0.5 * 6**2) / 2  # (m − y)² / 2 over the two aged faces
+    age = 0.01 * mean_terms + 0.002 * 850.0 + 0.05 * math.log(101)
+    gender = 0.3 * math.log(2)
+    assert parts["age"] == pytest.approx(age, rel=1e-5)
+    assert parts["gender"] == pytest.approx(gender, rel=1e-5)
+    assert total.item() == pytest.approx(age + gender, rel=1e-5)
+    total.backward()
+    assert age_logits.grad[1].abs().sum() == 0  # the face without an age takes no age gradient
+    none, parts = face_attribute_loss(
+        age_logits, gender_logits, torch.full((3,), math.nan), torch.full((3,), -1), weights
+    )
+    assert none.item() == 0.0 and parts == {}
