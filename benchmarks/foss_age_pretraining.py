@@ -17,26 +17,18 @@ import time
 from pathlib import Path
 
 import torch
+from training_steps import foss_model_settings
 
-from agelab.losses.foss import FossLossWeights
-from agelab.training.foss_age_pretraining import AgePretrainingConfig, FaceCropSet, _loss
+from agelab.config import from_mapping
+from agelab.losses.foss import FossLossWeights, face_attribute_loss
+from agelab.training.foss_age_pretraining import AgePretrainingConfig, FaceCropSet
 from agelab.training.foss_data import FaceRecord
 from agelab.training.foss_training import FossModelConfig
 from agelab.training.optimizers import adam
 
 UTKFACE = Path(__file__).resolve().parents[1].parent / "shared/datasets/utkface/UTKFace"
-# conf/base's model with conf/real's 448-px detector
-REAL = FossModelConfig(
-    detector_width=0.5,
-    head_conv=64,
-    deformable=False,
-    detector_input=448,
-    age_width=0.5,
-    crop_width=80,
-    crop_height=112,
-    intermediate_channels=32,
-    head_channels=128,
-)
+# conf/real's model (conf/base's with its 448-px detector)
+REAL = from_mapping(FossModelConfig, foss_model_settings("real"), where="foss.model")
 
 
 def _records(n: int) -> list[FaceRecord]:
@@ -90,7 +82,7 @@ def main() -> None:
     def crop_step() -> None:
         images, targets = batches[next(position) % len(batches)]
         optimizer.zero_grad(set_to_none=True)
-        _loss(network(images), targets, weights).backward()
+        face_attribute_loss(*network(images), targets["age"], targets["gender"], weights)[0].backward()
         optimizer.step()
 
     crop_seconds = _timed(crop_step, args.batches)
