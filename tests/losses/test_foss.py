@@ -209,23 +209,30 @@ def test_mean_variance_terms_keep_the_age_classes_on_the_device_of_the_logits():
 
 
 def test_face_attribute_loss_of_crops_equals_the_hand_computed_value():
-    """Three crops (the age pre-training's batch): uniform age logits (mean 50, variance (101² − 1) / 12 = 850,
-    CE ln 101); ages 40 and 56 count, a NaN age does not; genders 1 and 0 count (CE ln 2 each with zero logits)
-    and −1 does not. Distinct λ so each weight shows."""
-    age_logits = torch.zeros(3, 101, requires_grad=True)
-    gender_logits = torch.zeros(3, 2, requires_grad=True)
+    """Three crops (the age pre-training's batch), distinct λ so each weight shows. Face 0: p = ⅓ at ages 20,
+    27 and 30, true age 27.4 (CE at 27), male; face 1: no age, female; face 2: p = 1 at 40, true age 40.4
+    (variance and CE 0), no gender. N_a = N_g = 2."""
+    logits = torch.full((3, 101), -1e9)
+    logits[0, [20, 27, 30]] = 0.0
+    logits[2, 40] = 0.0
+    age_logits = logits.clone().requires_grad_(True)
+    gender_logits = torch.tensor([[0.0, math.log(3.0)], [0.0, 0.0], [2.0, 0.0]], requires_grad=True)
     weights = FossLossWeights(mean=0.01, variance=0.002, cross_entropy=0.05, gender=0.3)
-    total, parts = face_attribute_loss(
-        age_logits, gender_logits, torch.tensor([40.0, math.nan, 56.0]), torch.tensor([1, 0, -1]), weights
-    )
-    mean_terms = (0.5 * 10**2 + 0.5 * 6**2) / 2  # (m − y)² / 2 over the two aged faces
-    age = 0.01 * mean_terms + 0.002 * 850.0 + 0.05 * math.log(101)
-    gender = 0.3 * math.log(2)
+    ages = torch.tensor([27.4, math.nan, 40.4])
+    genders = torch.tensor([1, 0, -1])
+    total, parts = face_attribute_loss(age_logits, gender_logits, ages, genders, weights)
+    mean = (20 + 27 + 30) / 3
+    variance = ((20 - mean) ** 2 + (27 - mean) ** 2 + (30 - mean) ** 2) / 3
+    face_0 = 0.01 * 0.5 * (mean - 27.4) ** 2 + 0.002 * variance + 0.05 * math.log(3)
+    face_2 = 0.01 * 0.5 * 0.4**2
+    age = (face_0 + face_2) / 2  # the NaN age does not count
+    gender = 0.3 * (-math.log(0.75) - math.log(0.5)) / 2  # male at p ¾, female at p ½; face 2 not counted
     assert parts["age"] == pytest.approx(age, rel=1e-5)
     assert parts["gender"] == pytest.approx(gender, rel=1e-5)
     assert total.item() == pytest.approx(age + gender, rel=1e-5)
     total.backward()
     assert age_logits.grad[1].abs().sum() == 0  # the face without an age takes no age gradient
+    assert gender_logits.grad[2].abs().sum() == 0  # nor the one without a gender a gender gradient
     none, parts = face_attribute_loss(
         age_logits, gender_logits, torch.full((3,), math.nan), torch.full((3,), -1), weights
     )

@@ -81,8 +81,12 @@ def test_settings_are_checked():
     with pytest.raises(ConfigError, match="box_jitter"):
         AgePretrainingConfig(box_jitter=1.0)
     assert not FossConfig().age_pretraining.enabled  # off unless asked for
-    config = from_mapping(FossConfig, {"age_pretraining": {"engine": {"epochs": 2}}}, where="foss")
+    on = {"age_pretraining": {"engine": {"epochs": 2}}}
+    with pytest.raises(ConfigError, match="project_feature"):  # no projection to zero: no exact start
+        from_mapping(FossConfig, on, where="foss")
+    config = from_mapping(FossConfig, {**on, "model": {"project_feature": True}}, where="foss")
     assert config.age_pretraining.enabled and config.age_pretraining.engine.epochs == 2
+    assert config.age_pretraining.engine.learning_rate == 1e-3  # conf/base's engine, not TrainConfig's
     with pytest.raises(Exception, match="age_pretraining"):
         from_mapping(FossConfig, {"age_pretraining": {"epoch": 2}}, where="foss")
 
@@ -103,6 +107,7 @@ def test_the_joined_model_starts_from_the_pretrained_networks_outputs_on_the_sam
     expected_age, expected_gender = pretrained(crop[None])
 
     joined = FossNet(**SMALL_FOSS).eval()
+    assert joined.feature_projection is not None  # 16 feature channels projected to 8
     image = torch.from_numpy(pixels).permute(2, 0, 1).float()[None] / 255
     feature = torch.randn(1, joined.detector.feature_channels, 24, 24)  # a detector feature, not zeros
     before, _ = joined.estimate(image, torch.tensor([[box]]), feature, 1.0)
@@ -159,3 +164,24 @@ def test_pretraining_learns_ages_the_untrained_network_does_not(tmp_path):
     assert trained_mae == pytest.approx(result.best_metric, abs=1e-3)  # the best epoch's weights are kept
     assert fresh_mae > 20  # untrained: about the middle of 0..100 for both ages
     assert trained_mae < 8, (trained_mae, [m.get("val_metric") for m in untrained_mae])
+
+
+def test_a_model_without_a_feature_projection_cannot_start_from_the_age_network_unless_built_with_one():
+    # conf/base and conf/real: DLA-34 at width 0.5 gives 32 feature channels, intermediate_channels 32
+    same_width = {**SMALL_FOSS, "intermediate_channels": 16}
+    plain = FossNet(**same_width)
+    assert plain.feature_projection is None
+    with pytest.raises(ValueError, match="project_feature"):
+        plain.start_from_age_network(plain.age_network().state_dict())
+    projected = FossNet(**same_width, project_feature=True).eval()
+    pretrained = FossNet(**same_width).age_network().eval()
+    projected.start_from_age_network(pretrained.state_dict())
+    assert not projected.feature_projection.weight.detach().any()
+    crop = torch.rand(1, 3, 48, 32)
+    feature = torch.randn(1, 16, 3, 2)
+    torch.testing.assert_close(
+        projected.age_backbone(
+            (crop - projected.mean) / projected.std, projected.feature_projection(feature)
+        ),
+        pretrained.age_backbone((crop - pretrained.mean) / pretrained.std, torch.zeros(1, 16, 3, 2)),
+    )

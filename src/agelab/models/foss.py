@@ -81,12 +81,15 @@ class FossNet(nn.Module):
         age_backbone_weights: str | None = None,
         detector_backbone: str = "dla34",
         age_layers: tuple[int, int, int, int] | None = None,  # bundles saved before age_backbone named it
+        project_feature: bool = False,
     ) -> None:
         """State-dict files you hold (nothing is downloaded): ``pretrained_weights`` the whole model (§4.2's
         "from the weight trained with IMDB-WIKI"), or its parts: ``detector_backbone_weights`` DLA-34,
         ``age_backbone_weights`` the TResNet (this module's layout, stage 3's first block narrower by the
         intermediate feature). ``detector_backbone`` / ``age_backbone`` name the variants
-        (:data:`~agelab.models.dla.DLA_VARIANTS`, :data:`~agelab.models.tresnet.TRESNET_VARIANTS`)."""
+        (:data:`~agelab.models.dla.DLA_VARIANTS`, :data:`~agelab.models.tresnet.TRESNET_VARIANTS`).
+        The detector's feature goes through a 1×1 projection to ``intermediate_channels`` where the widths
+        differ, and always with ``project_feature`` (what :meth:`start_from_age_network` needs)."""
         super().__init__()
         if crop_width % AGE_FEATURE_STRIDE or crop_height % AGE_FEATURE_STRIDE:
             raise ValueError(f"crop size must be a multiple of 16, got {crop_width}×{crop_height}")
@@ -110,7 +113,7 @@ class FossNet(nn.Module):
         feature_channels = self.detector.feature_channels
         self.feature_projection = (
             nn.Conv2d(feature_channels, extra, 1)
-            if intermediate_feature and extra != feature_channels
+            if intermediate_feature and (project_feature or extra != feature_channels)
             else None
         )
         layers = tuple(age_layers) if age_layers is not None else tresnet_layers(age_backbone)
@@ -185,7 +188,13 @@ class FossNet(nn.Module):
         """Load a :class:`FaceCropAgeNetwork`'s weights (trained on crops alone, the feature's channels zero)
         and zero the intermediate feature's projection, so that this model's age and gender outputs start as
         that network's on the same crops; the joined stage then learns how much of the detector's feature to
-        use. Without a projection (the feature concatenated as it is) they start near it, not at it."""
+        use. A model that concatenates the feature without a projection (equal widths, ``project_feature``
+        false) could not start there, and is refused."""
+        if self.intermediate_feature and self.feature_projection is None:
+            raise ValueError(
+                "this model concatenates the detector's feature without a projection, so it cannot start "
+                "from an age network trained without it; build it with project_feature=True"
+            )
         expected = set(self.age_network().state_dict())
         if set(state) != expected:
             missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)

@@ -41,13 +41,16 @@ from agelab.losses.foss import FossLossWeights, face_attribute_loss
 from agelab.models.foss import FaceCropAgeNetwork
 from agelab.training.engine import FitResult, TrainConfig, fit, seed_everything
 from agelab.training.foss_data import FaceRecord
+from agelab.training.foss_training import known_age_mae
 
 
 @dataclass(frozen=True)
 class AgePretrainingConfig:
     """``parameters_foss.yml: foss.age_pretraining``; ``engine.epochs: 0`` (the default) skips the stage."""
 
-    engine: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=0))
+    engine: TrainConfig = field(  # conf/base's engine; epochs 0: off
+        default_factory=lambda: TrainConfig(epochs=0, batch_size=32, learning_rate=1e-3, lr_step_size=10)
+    )
     box_jitter: float = 0.1  # box size × 1 ± this, its centre moved up to half this of its size each way
     resolution: tuple[float, float] = (
         0.35,
@@ -146,10 +149,6 @@ def _predicted_age(model: FaceCropAgeNetwork, crops: torch.Tensor) -> torch.Tens
     return age_moments(model(crops)[0])[0]
 
 
-def _mae(predictions: np.ndarray, targets: np.ndarray) -> float:
-    return float(np.abs(predictions - targets).mean())
-
-
 def pretrain_age_network(
     network: FaceCropAgeNetwork,
     train_records: Sequence[FaceRecord],
@@ -175,7 +174,7 @@ def pretrain_age_network(
         network,
         partial(_loss, weights=loss_weights),
         _predicted_age,
-        _mae,
+        known_age_mae,
         train_set,
         val_set,
         dataclasses.replace(config.engine, alternate_age_groups=False),

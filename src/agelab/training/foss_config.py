@@ -122,6 +122,15 @@ class FossConfig:
     baselines: BaselineConfig = dataclasses.field(default_factory=BaselineConfig)
     show_progress: bool = True
 
+    def __post_init__(self) -> None:
+        model = self.model
+        if self.age_pretraining.enabled and model.intermediate_feature and not model.project_feature:
+            raise ConfigError(
+                "foss.age_pretraining needs foss.model.project_feature: true — the joined model starts at "
+                "the pre-trained age network's outputs only through a zeroed projection of the detector's "
+                "feature"
+            )
+
 
 def foss_config(params: dict[str, Any]) -> FossConfig:
     """``parameters_foss.yml: foss``, checked (unknown keys refused)."""

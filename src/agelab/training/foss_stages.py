@@ -26,6 +26,7 @@ from agelab.device import resolve_device
 from agelab.experiments.tracking import EpochLogger
 from agelab.models.bundle import ModelBundle
 from agelab.training.checkpoints import data_digest, file_digest, state_digest, training_fingerprint
+from agelab.training.engine import seed_everything
 from agelab.training.foss_age_pretraining import pretrain_age_network
 from agelab.training.foss_config import FossConfig
 from agelab.training.foss_data import FaceRecord, Source
@@ -47,7 +48,8 @@ def detector_fingerprint(detection_index: pd.DataFrame, config: FossConfig) -> d
     return training_fingerprint(
         data_digest(detection_index, [c for c in columns if c in detection_index]),
         {
-            "model": dataclasses.asdict(config.model),
+            # project_feature is the age network's side (and came later: left out, earlier keys still hold)
+            "model": {k: v for k, v in dataclasses.asdict(config.model).items() if k != "project_feature"},
             "images": dataclasses.asdict(config.data),
             "loss": {"size": config.training.loss.size, "offset": config.training.loss.offset},
             "detection_k": config.evaluation.detection_k,
@@ -65,9 +67,12 @@ def age_pretraining_fingerprint(annotations: pd.DataFrame, config: FossConfig) -
             "model": dataclasses.asdict(config.model),
             "crops": {k: v for k, v in dataclasses.asdict(config.age_pretraining).items() if k != "engine"},
             "colour": dataclasses.asdict(config.data.augmentation),
-            "loss": dataclasses.asdict(config.training.loss),
+            "loss": {k: getattr(config.training.loss, k) for k in _ATTRIBUTE_LOSS_WEIGHTS},
         },
-        initial_weights={"age_backbone": file_digest(config.model.age_backbone_weights)},
+        initial_weights={
+            "age_backbone": file_digest(config.model.age_backbone_weights),
+            "foss": file_digest(config.model.pretrained_weights),
+        },
     )
 
 
@@ -96,6 +101,7 @@ def foss_fingerprint(
     )
 
 
+_ATTRIBUTE_LOSS_WEIGHTS = ("mean", "variance", "cross_entropy", "gender")  # what face_attribute_loss reads
 _BOX_COLUMNS = ("foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1")
 
 
@@ -238,6 +244,7 @@ def _pretrained_age_network(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The age sub-network trained on the annotated single-face crops (checkpoints under
     ``checkpoint_dir/foss_age``): its weights and what the bundle's info records of it."""
+    seed_everything(config.age_pretraining.engine.seed)  # the initial weights, as every stage's
     network = config.model.build().age_network()
     log = EpochLogger("foss_age_pretraining", "val_mae")
     result = pretrain_age_network(

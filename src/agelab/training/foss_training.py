@@ -60,6 +60,9 @@ class FossModelConfig:
     crop_height: int = 224
     intermediate_feature: bool = True
     intermediate_channels: int = 48
+    # a 1×1 projection of the detector's feature even where its width is intermediate_channels already: the
+    # age pre-training (foss.age_pretraining) needs it, zeroed, to start the joined model at its outputs
+    project_feature: bool = False
     head_channels: int = 512
     dropout: float = 0.2
     top_k: int = 20
@@ -354,7 +357,8 @@ def _largest_face_age(model: FossNet, images: torch.Tensor, threshold: float, k:
     return ages.gather(1, areas.argmax(1, keepdim=True)).squeeze(1)
 
 
-def _mae(predictions: np.ndarray, targets: np.ndarray) -> float:
+def known_age_mae(predictions: np.ndarray, targets: np.ndarray) -> float:
+    """The mean absolute error over the targets with an age (NaN: none); NaN where none has one."""
     known = np.isfinite(targets)
     return float(np.abs(predictions[known] - targets[known]).mean()) if known.any() else float("nan")
 
@@ -394,7 +398,7 @@ def train_multi_person_model(
         _TopK(model, config.train_k),
         partial(_foss_loss, weights=weights),
         partial(_largest_face_age_of, threshold=model_config.score_threshold, k=model_config.top_k),
-        _mae,
+        known_age_mae,
         train_set,
         val_set,
         dataclasses.replace(config.engine, alternate_age_groups=False),

@@ -28,12 +28,12 @@ STILL |= {"brightness": 0.0, "contrast": 0.0, "saturation": 0.0}
 FOSS = {
     "scenes": {"train_scenes": 24, "val_scenes": 8, "group_scenes": 2, "max_faces": 3, "render_size": 64},
     "workers": 1,
-    "model": dict(SMALL_FOSS),
+    "model": {**SMALL_FOSS, "project_feature": True},
     "data": {"canvas": 128, "augmentation": {**STILL, "flip": True, "blur_probability": 0.0}},
     "detector_training": DETECTOR_TRAIN,
     # an untrained detector finds "faces" everywhere: with K = 1 each image has exactly one
     "annotation": {"score_threshold": 0.0, "k": 1},
-    "age_pretraining": {"engine": {**TRAIN, "batch_size": 4}},
+    "age_pretraining": {"engine": {**TRAIN, "batch_size": 4}},  # needs model.project_feature
     "training": {"train_k": 3, "engine": TRAIN},
     "baselines": {"dlib_upsample": 0},
     "evaluation": {"tiled_grids": [2]},
@@ -101,6 +101,7 @@ def test_data_then_foss_then_predict(tmp_path, foss_catalog):
     bundle = ModelBundle.load(tmp_path / "foss_net.pt")
     assert bundle.architecture == "foss" and bundle.info["end_to_end"] is False
     assert bundle.info["age_pretraining_best_epoch"] == 0  # the age network was pre-trained on crops first
+    assert bundle.info["age_pretraining_best_val_mae"] >= 0
     assert (tmp_path / "checkpoints" / "foss_age").is_dir()
 
     # agelab predict with the FOSS model: every face of a group photo, no dlib involved
