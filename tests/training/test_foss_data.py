@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from agelab.detection.augmentation import Augmentation
+from agelab.detection.augmentation import NO_AUGMENTATION, Augmentation
 from agelab.training.foss_data import FaceRecord, FossImageSet, Source
 
 
@@ -73,6 +73,31 @@ def test_validation_images_are_not_tiled_or_augmented(tmp_path):
     assert int(targets["box_mask"].sum()) == 1 and targets["age"].item() == 20.0
     # letterboxed 80x60 -> 128x96, centred: the box (10..50) scales by 1.6 and shifts down 16 px
     np.testing.assert_allclose(targets["boxes"][0].numpy(), [16, 16 + 16, 80, 80 + 16])
+
+
+def test_an_age_image_alone_fills_the_central_single_face_scale_of_the_canvas(tmp_path):
+    records = _records(tmp_path, "val", 3, 20.0)
+    val_source = Source("val", records, tiled=True)
+    val = FossImageSet([val_source], canvas=128, detector_input=64, train=False, single_face_scale=0.5)
+    image, targets = val[1]
+    # letterboxed 80x60 -> the central 64 x 64 cell (corner 32, 32) as 64 x 48, centred: box (10..50) x 0.8,
+    # shifted by (32, 32 + 8)
+    np.testing.assert_allclose(targets["boxes"][0].numpy(), [32 + 8, 40 + 8, 32 + 40, 40 + 40])
+    assert not image[:, :, :32].any() and not image[:, :, 96:].any()  # black around the cell
+    assert not image[:, :40].any() and not image[:, 88:].any()
+    # a single tile in training too (no augmentation): the same place
+    alone = FossImageSet(
+        [Source("ages", records, tiled=True)],
+        canvas=128,
+        detector_input=64,
+        tile_choices=(1,),
+        augmentation=NO_AUGMENTATION,
+        single_face_scale=0.5,
+    )
+    _, targets = alone[1]
+    np.testing.assert_allclose(targets["boxes"][0].numpy(), [40, 48, 72, 80])
+    with pytest.raises(ValueError, match="single_face_scale"):
+        FossImageSet([Source("val", records, tiled=True)], 128, 64, single_face_scale=0.0)
 
 
 def _crowd(tmp_path, faces: int) -> FaceRecord:

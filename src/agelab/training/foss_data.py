@@ -68,6 +68,9 @@ class FossImageSet(Dataset):
     max_distinct: int = 4
     augmentation: Augmentation = field(default_factory=Augmentation)
     seed: int = 0
+    # an age-set image drawn alone (one tile, or a validation image) fills this central part of each side of
+    # the canvas, black around it: at §4.2's annotation scale the detector finds the face it found there
+    single_face_scale: float = 1.0
     epoch: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,8 @@ class FossImageSet(Dataset):
         if not len(sizes) or sizes.sum() == 0:
             raise ValueError("FOSS training needs at least one non-empty image source")
         self.weights = sizes / sizes.sum()
+        if not 0 < self.single_face_scale <= 1:
+            raise ValueError(f"single_face_scale must be in (0, 1], got {self.single_face_scale}")
         if self.detector_input % 32:
             raise ValueError(f"detector_input must be a multiple of 32, got {self.detector_input}")
         self.objects = self._target_rows()
@@ -130,7 +135,9 @@ class FossImageSet(Dataset):
             )
         else:
             canvas = np.zeros((self.canvas, self.canvas, 3), np.uint8)
-            face_image = letterbox_into(canvas, source.records[item].load(), 0, 0, self.canvas, self.canvas)
+            cell = round(self.canvas * self.single_face_scale) if source.tiled else self.canvas
+            corner = (self.canvas - cell) // 2
+            face_image = letterbox_into(canvas, source.records[item].load(), corner, corner, cell, cell)
         if self.train:
             face_image = augment_geometry(face_image, self.augmentation, rng)
         return face_image

@@ -190,6 +190,9 @@ def train_foss_bundle(
 ) -> tuple[ModelBundle, list]:
     """Stage 3: the whole FOSS model from the trained detector, tiling augmentation on each age dataset, the
     detection images mixed in (checkpoints under ``checkpoint_dir/foss``)."""
+    if config.training.single_face_scale is None:  # the annotation's scale
+        training = dataclasses.replace(config.training, single_face_scale=config.annotation.image_scale)
+        config = dataclasses.replace(config, training=training)
     age_sources = [
         Source(str(name), annotated_records(part, "train"), tiled=True)
         for name, part in annotations.groupby("dataset")

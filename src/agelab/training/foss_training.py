@@ -104,8 +104,18 @@ class FossTrainingConfig:
 
     train_k: int = 9  # K during training with tiling (paper; 1 without)
     end_to_end: bool = False  # §3.3: frozen detector (False) or end-to-end learning
+    # an age image alone on the canvas (one tile, and every validation image) fills this central part of each
+    # side, black around it; None: foss.annotation.image_scale, the scale at which the detector boxed it (a
+    # detector that learnt faces from group photos misses a face filling the picture)
+    single_face_scale: float | None = None
     loss: FossLossWeights = field(default_factory=FossLossWeights)
     engine: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.single_face_scale is not None and not 0 < self.single_face_scale <= 1:
+            raise ConfigError(
+                f"foss.training.single_face_scale must be in (0, 1], got {self.single_face_scale}"
+            )
 
 
 def records_from_index(index: pd.DataFrame) -> list[FaceRecord]:
@@ -194,7 +204,12 @@ def train_face_detector(
 
 
 def _image_set(
-    sources: list[Source], model: FossModelConfig, data: DataConfig, train: bool, seed: int = 0
+    sources: list[Source],
+    model: FossModelConfig,
+    data: DataConfig,
+    train: bool,
+    seed: int = 0,
+    single_face_scale: float = 1.0,
 ) -> FossImageSet:
     return FossImageSet(
         sources,
@@ -206,6 +221,7 @@ def _image_set(
         max_distinct=data.max_distinct,
         augmentation=data.augmentation,
         seed=seed,
+        single_face_scale=single_face_scale,
     )
 
 
@@ -391,8 +407,10 @@ def train_multi_person_model(
     sources = list(age_sources) + (
         [detection_source] if detection_source and detection_source.records else []
     )
-    train_set = _image_set(sources, model_config, data_config, True, config.engine.seed)
-    val_set = _image_set([Source("val", val_records, tiled=False)], model_config, data_config, False)
+    scale = config.single_face_scale or 1.0
+    train_set = _image_set(sources, model_config, data_config, True, config.engine.seed, scale)
+    # the validation images are an age set too: alone, at the scale a training image alone has
+    val_set = _image_set([Source("val", val_records, tiled=True)], model_config, data_config, False, 0, scale)
     weights = dataclasses.replace(config.loss, detection=config.end_to_end)
     result = fit(
         _TopK(model, config.train_k),
