@@ -134,7 +134,7 @@ def dask_map(
     from dask.distributed import Client, LocalCluster
 
     cluster = (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         if scheduler == "local"
         else None
     )

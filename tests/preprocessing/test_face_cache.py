@@ -67,7 +67,7 @@ def test_analysis_on_a_dask_cluster_equals_the_local_one(utk_like, tmp_path):
     local = analyse_faces(
         index, FaceCache(tmp_path / "local"), AnalysisConfig(chunk_size=3), show_progress=False
     )
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         config = AnalysisConfig(chunk_size=3, dask_scheduler=cluster.scheduler_address)
         distributed = analyse_faces(index, FaceCache(tmp_path / "dask"), config, show_progress=False)
     assert config.fingerprint() == AnalysisConfig(chunk_size=3).fingerprint()  # same cache either way
