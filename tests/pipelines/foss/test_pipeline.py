@@ -103,6 +103,9 @@ def test_data_then_foss_then_predict(tmp_path, foss_catalog):
     assert bundle.info["age_pretraining_best_epoch"] == 0  # the age network was pre-trained on crops first
     assert bundle.info["age_pretraining_best_val_mae"] >= 0
     assert (tmp_path / "checkpoints" / "foss_age").is_dir()
+    # the joined stage started from that network: its checkpoint key holds the pre-trained weights' digest
+    (joined_key,) = (tmp_path / "checkpoints" / "foss").glob("*/fingerprint.json")
+    assert json.loads(joined_key.read_text())["initial_weights"]["age_network"]
 
     # agelab predict with the FOSS model: every face of a group photo, no dlib involved
     group_photo = next((tmp_path / "raw" / "synthetic_scenes" / "images_of_groups").rglob("*.jpg"))
