@@ -66,7 +66,7 @@ def age_pretraining_fingerprint(annotations: pd.DataFrame, config: FossConfig) -
         {
             "model": dataclasses.asdict(config.model),
             "crops": {k: v for k, v in dataclasses.asdict(config.age_pretraining).items() if k != "engine"},
-            "colour": dataclasses.asdict(config.data.augmentation),
+            "colour": {k: getattr(config.data.augmentation, k) for k in _COLOUR_JITTER},
             "loss": {k: getattr(config.training.loss, k) for k in _ATTRIBUTE_LOSS_WEIGHTS},
         },
         initial_weights={
@@ -102,6 +102,7 @@ def foss_fingerprint(
 
 
 _ATTRIBUTE_LOSS_WEIGHTS = ("mean", "variance", "cross_entropy", "gender")  # what face_attribute_loss reads
+_COLOUR_JITTER = ("brightness", "contrast", "saturation")  # what the crops' jitter_colour reads
 _BOX_COLUMNS = ("foss_box_x0", "foss_box_y0", "foss_box_x1", "foss_box_y1")
 
 
